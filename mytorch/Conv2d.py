@@ -1,0 +1,341 @@
+"""Two-dimensional convolution: the stride-1 core and the padded, strided layer.
+
+Both compute a cross-correlation, as PyTorch's ``conv2d`` does::
+
+    Z[n, o, i, j] = b[o] + sum over c, p, q of
+                    W[o, c, p, q] * A[n, c, stride*i + p, stride*j + q]
+
+Each direction (output, input gradient, weight gradient) is one matrix
+product per block of samples over a strided window view of the input
+(im2col). Outputs that a stride would throw away are never computed, and the
+column matrix is built in blocks of at most ``COLUMN_BUDGET`` bytes so that
+large batches do not need a copy of the input nine times over.
+"""
+import numbers
+import os
+import sys
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+if __package__:
+    from .resampling import Downsample2d
+else:
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    if _HERE not in sys.path:
+        sys.path.append(_HERE)
+    from resampling import Downsample2d
+
+# Largest column matrix (im2col buffer) built at once, in bytes. A batch
+# whose columns would be larger is processed a block of samples at a time.
+COLUMN_BUDGET = 16 * 2 ** 20
+
+
+def _check_int(layer, name, value, smallest=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        kind = "a positive" if smallest == 1 else "a non-negative"
+        raise TypeError("{}: expected {} to be {} integer, got {!r}"
+                        .format(layer, name, kind, value))
+    if value < smallest:
+        kind = "a positive" if smallest == 1 else "a non-negative"
+        raise ValueError("{}: expected {} to be {} integer, got {}"
+                         .format(layer, name, kind, value))
+    return int(value)
+
+
+def _check_input(layer, A, channels, kernel, padding):
+    """Read A as float64 (N, C_in, H_in, W_in) that a kernel fits after padding.
+    """
+    A = np.asarray(A)
+    if A.dtype.kind not in "iuf":
+        raise TypeError("{}: expected A to be a real-valued numeric array, "
+                        "got dtype {}".format(layer, A.dtype))
+    if A.ndim != 4:
+        raise ValueError("{}: expected 4D input (N, C_in, H_in, W_in), got "
+                         "{}D input with shape {}".format(layer, A.ndim,
+                                                          A.shape))
+    if A.shape[1] != channels:
+        raise ValueError("{}: expected {} input channels, got {} (input "
+                         "shape {})".format(layer, channels, A.shape[1],
+                                            A.shape))
+    height, width = A.shape[2] + 2 * padding, A.shape[3] + 2 * padding
+    if height < kernel or width < kernel:
+        raise ValueError("{}: input of {}x{} after padding by {} is smaller "
+                         "than the kernel ({}x{}); input shape {}"
+                         .format(layer, height, width, padding, kernel,
+                                 kernel, A.shape))
+    return A.astype(np.float64, copy=False)
+
+
+def _check_grad(layer, dLdZ, shape):
+    if shape is None:
+        raise ValueError("{}: backward called before forward".format(layer))
+    dLdZ = np.asarray(dLdZ)
+    if dLdZ.dtype.kind not in "iuf":
+        raise TypeError("{}: expected dLdZ to be a real-valued numeric "
+                        "array, got dtype {}".format(layer, dLdZ.dtype))
+    if dLdZ.shape != shape:
+        raise ValueError("{}: expected dLdZ of shape {} (the forward "
+                         "output's), got {}".format(layer, shape, dLdZ.shape))
+    return dLdZ.astype(np.float64, copy=False)
+
+
+def _init(layer, fn, shape, default, what):
+    """Call an init function (or the default) and check what it returns."""
+    value = default(shape) if fn is None else fn(*shape)
+    value = np.array(value, dtype=np.float64)
+    if value.shape != shape:
+        raise ValueError("{}: expected {} to return an array of shape {}, "
+                         "got {}".format(layer, what, shape, value.shape))
+    return value
+
+
+def _output_size(size, kernel, stride):
+    return (size - kernel) // stride + 1
+
+
+def _columns(A, kernel, stride, out_h, out_w):
+    """The im2col matrix of A, shaped (N, C_in * K * K, H_out * W_out).
+
+    Row (c, p, q) of sample n holds A[n, c, stride*i + p, stride*j + q] over
+    all output pixels (i, j). A 1x1 stride-1 kernel needs no copy at all.
+    """
+    N, C, H, W = A.shape
+    if kernel == 1 and stride == 1:
+        return A.reshape(N, C, H * W)
+
+    sN, sC, sH, sW = A.strides
+    windows = as_strided(A, shape=(N, C, kernel, kernel, out_h, out_w),
+                         strides=(sN, sC, sH, sW, stride * sH, stride * sW),
+                         writeable=False)
+    return windows.reshape(N, C * kernel * kernel, out_h * out_w)
+
+
+def _blocks(N, bytes_per_sample):
+    """Slices of the batch whose column matrices fit in COLUMN_BUDGET."""
+    step = max(1, COLUMN_BUDGET // max(1, bytes_per_sample))
+    return [slice(start, min(start + step, N)) for start in range(0, N, step)]
+
+
+class Conv2d_stride1(object):
+    """Stride-1 2D cross-correlation with no padding.
+
+    Z[n, o, i, j] = b[o] + sum_{c, p, q} W[o, c, p, q] * A[n, c, i + p, j + q]
+
+    Args:
+        in_channels (int): C_in.
+        out_channels (int): C_out.
+        kernel_size (int): K, the kernel is K x K.
+        weight_init_fn (callable, optional): called as
+            ``fn(C_out, C_in, K, K)``; default ``np.random.normal(0, 1.0,
+            (C_out, C_in, K, K))``.
+        bias_init_fn (callable, optional): called as ``fn(C_out)``; default
+            zeros.
+
+    Shape:
+        (N, C_in, H_in, W_in) -> (N, C_out, H_out, W_out) with
+        H_out = H_in - K + 1 and W_out = W_in - K + 1.
+
+    Attributes:
+        W (C_out, C_in, K, K), b (C_out,): the parameters, float64.
+        dLdW (C_out, C_in, K, K), dLdb (C_out,): their gradients, set (not
+            accumulated) by each backward; zeros before the first.
+        A (N, C_in, H_in, W_in): the float64 input of the last forward.
+
+    Every input is read as float64, so integer and float32 input give
+    float64 output.
+
+    >>> conv = Conv2d_stride1(1, 1, 2, lambda *s: np.ones(s))
+    >>> conv.forward(np.arange(9.).reshape(1, 1, 3, 3))
+    array([[[[ 8., 12.],
+             [20., 24.]]]])
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size,
+                 weight_init_fn=None, bias_init_fn=None):
+        name = type(self).__name__
+        self.in_channels = _check_int(name, "in_channels", in_channels)
+        self.out_channels = _check_int(name, "out_channels", out_channels)
+        self.kernel_size = _check_int(name, "kernel_size", kernel_size)
+
+        shape = (self.out_channels, self.in_channels) + (self.kernel_size,) * 2
+        self.W = _init(name, weight_init_fn, shape,
+                       lambda s: np.random.normal(0, 1.0, s), "weight_init_fn")
+        self.b = _init(name, bias_init_fn, (self.out_channels,), np.zeros,
+                       "bias_init_fn")
+        self.dLdW = np.zeros(shape)
+        self.dLdb = np.zeros(self.out_channels)
+
+        self.A = None
+        self._stride = 1
+        self._output_shape = None
+
+    def forward(self, A):
+        A = _check_input(type(self).__name__, A, self.in_channels,
+                         self.kernel_size, 0)
+        return self._forward(A, 1)
+
+    def backward(self, dLdZ):
+        dLdZ = _check_grad(type(self).__name__, dLdZ, self._output_shape)
+        return self._backward(dLdZ)
+
+    def _forward(self, A, stride):
+        """Z for a checked float64 A, keeping only every stride-th output."""
+        N, C, H, W = A.shape
+        K = self.kernel_size
+        out_h = _output_size(H, K, stride)
+        out_w = _output_size(W, K, stride)
+        weights = self.W.reshape(self.out_channels, C * K * K)
+
+        # one matrix product per block of samples, written straight into Z
+        Z = np.empty((N, self.out_channels, out_h * out_w))
+        for block in _blocks(N, C * K * K * out_h * out_w * 8):
+            cols = _columns(A[block], K, stride, out_h, out_w)
+            np.matmul(weights, cols, out=Z[block])
+        Z += self.b[:, None]
+
+        self.A, self._stride = A, stride
+        self._output_shape = (N, self.out_channels, out_h, out_w)
+        return Z.reshape(self._output_shape)
+
+    def _backward(self, dLdZ):
+        """dLdA for the last forward's A; sets dLdW and dLdb."""
+        A, stride, K = self.A, self._stride, self.kernel_size
+        N, C, H, W = A.shape
+        _, C_out, out_h, out_w = dLdZ.shape
+        dLdZ = dLdZ.reshape(N, C_out, out_h * out_w)
+        # a contiguous transpose: matmul is far slower on a transposed view
+        weights_T = np.ascontiguousarray(self.W.reshape(C_out, C * K * K).T)
+
+        # bias and weight gradients: sum over samples and output pixels
+        dLdb = dLdZ.sum(axis=(0, 2))
+        dLdW = np.zeros((C_out, C * K * K))
+        dLdA = np.zeros(A.shape)
+        for block in _blocks(N, C * K * K * out_h * out_w * 8):
+            cols = _columns(A[block], K, stride, out_h, out_w)
+            dLdW += np.matmul(dLdZ[block], cols.transpose(0, 2, 1)).sum(0)
+
+            # input gradient: columns back to pixels (col2im)
+            dcols = np.matmul(weights_T, dLdZ[block])
+            _add_columns(dLdA[block], dcols, K, stride, out_h, out_w)
+
+        self.dLdW = dLdW.reshape(self.W.shape)
+        self.dLdb = dLdb
+        return dLdA
+
+    def __repr__(self):
+        return "{}({}, {}, kernel_size={})".format(
+            type(self).__name__, self.in_channels, self.out_channels,
+            self.kernel_size)
+
+
+def _add_columns(dLdA, dcols, kernel, stride, out_h, out_w):
+    """Add column gradients (n, C*K*K, H_out*W_out) into dLdA (n, C, H, W).
+
+    The adjoint of ``_columns``: one strided slice per kernel offset (p, q),
+    never a loop over samples or pixels.
+    """
+    n, C = dLdA.shape[:2]
+    if kernel == 1 and stride == 1:
+        dLdA += dcols.reshape(dLdA.shape)
+        return
+
+    dcols = dcols.reshape(n, C, kernel, kernel, out_h, out_w)
+    rows = stride * (out_h - 1) + 1
+    cols = stride * (out_w - 1) + 1
+    for p in range(kernel):
+        for q in range(kernel):
+            dLdA[:, :, p:p + rows:stride, q:q + cols:stride] += dcols[:, :, p, q]
+
+
+class Conv2d(object):
+    """2D cross-correlation with zero padding and a stride.
+
+    Defined as three steps: zero-pad A by ``padding`` on every side, apply
+    the stride-1 convolution ``conv2d_stride1``, then keep every
+    ``stride``-th row and column (``downsample2d``). The computation folds
+    the downsampling into the convolution, so no discarded output is ever
+    computed; the result is the same.
+
+    Args:
+        in_channels (int): C_in.
+        out_channels (int): C_out.
+        kernel_size (int): K, the kernel is K x K.
+        stride (int): s >= 1.
+        padding (int): zeros added on every side, >= 0. Default 0.
+        weight_init_fn, bias_init_fn (callable, optional): as for
+            ``Conv2d_stride1``.
+
+    Shape:
+        (N, C_in, H_in, W_in) -> (N, C_out, H_out, W_out) with
+        H_out = (H_in + 2*padding - K) // stride + 1, and W_out likewise.
+
+    Attributes:
+        stride (int), pad (int): as given.
+        conv2d_stride1 (Conv2d_stride1): holds W, b, dLdW, dLdb; its ``A`` is
+            the padded input of the last forward.
+        downsample2d (Downsample2d): the downsampling step of the definition.
+
+    >>> conv = Conv2d(1, 1, 2, stride=2, padding=1,
+    ...               weight_init_fn=lambda *s: np.ones(s))
+    >>> conv.forward(np.ones((1, 1, 3, 3)))
+    array([[[[1., 2.],
+             [2., 4.]]]])
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride,
+                 padding=0, weight_init_fn=None, bias_init_fn=None):
+        name = type(self).__name__
+        in_channels = _check_int(name, "in_channels", in_channels)
+        out_channels = _check_int(name, "out_channels", out_channels)
+        kernel_size = _check_int(name, "kernel_size", kernel_size)
+        self.stride = _check_int(name, "stride", stride)
+        self.pad = _check_int(name, "padding", padding, smallest=0)
+
+        self.conv2d_stride1 = Conv2d_stride1(in_channels, out_channels,
+                                             kernel_size, weight_init_fn,
+                                             bias_init_fn)
+        self.downsample2d = Downsample2d(self.stride)
+        self._input_shape = None
+
+    def forward(self, A):
+        core = self.conv2d_stride1
+        A = _check_input(type(self).__name__, A, core.in_channels,
+                         core.kernel_size, self.pad)
+
+        # pad
+        p = self.pad
+        if p:
+            padded = np.zeros(A.shape[:2] + (A.shape[2] + 2 * p,
+                                             A.shape[3] + 2 * p))
+            padded[:, :, p:-p, p:-p] = A
+        else:
+            padded = A
+
+        # convolve and downsample in one step
+        Z = core._forward(padded, self.stride)
+        self._input_shape = A.shape
+        return Z
+
+    def backward(self, dLdZ):
+        core = self.conv2d_stride1
+        shape = core._output_shape if self._input_shape else None
+        dLdZ = _check_grad(type(self).__name__, dLdZ, shape)
+
+        # undo downsample and convolve
+        dLdA = core._backward(dLdZ)
+
+        # undo pad
+        p = self.pad
+        if p:
+            dLdA = dLdA[:, :, p:-p, p:-p].copy()
+        return dLdA
+
+    def __repr__(self):
+        core = self.conv2d_stride1
+        text = "{}({}, {}, kernel_size={}, stride={}".format(
+            type(self).__name__, core.in_channels, core.out_channels,
+            core.kernel_size, self.stride)
+        if self.pad:
+            text += ", padding={}".format(self.pad)
+        return text + ")"
