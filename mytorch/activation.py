@@ -107,7 +107,7 @@ class ReLU(_Activation):
 
     def backward(self, dLdA):
         dLdA = self._check_grad(dLdA)
-        return np.where(self.A > 0, dLdA, 0.0)
+        return dLdA * (self.A > 0)
 
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])

@@ -132,10 +132,12 @@ class BatchNorm2d(object):
 
         # undo normalise and statistics: with dLdNZ = BW * dLdBZ,
         # dLdZ = (dLdNZ - mean(dLdNZ) - NZ * mean(dLdNZ * NZ)) / sqrt(V + eps)
-        scale = (self.BW.reshape(C) / np.sqrt(self.V.reshape(C) + self.eps))
-        dLdZ = NZ * (-scale * dLdBW / m)[:, None]
-        dLdZ += dLdBZ * scale[:, None]
-        dLdZ -= (scale * dLdBb / m)[:, None]
+        # (four in-place passes, no temporary arrays)
+        dLdZ = NZ * (-dLdBW / m)[:, None]
+        dLdZ += dLdBZ
+        dLdZ -= (dLdBb / m)[:, None]
+        dLdZ *= (self.BW.reshape(C) / np.sqrt(self.V.reshape(C) + self.eps)
+                 )[:, None]
 
         self.dLdBb = dLdBb.reshape(1, C, 1, 1)
         self.dLdBW = dLdBW.reshape(1, C, 1, 1)
