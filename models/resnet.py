@@ -12,7 +12,7 @@ import numpy as np
 if __package__:
     from mytorch.activation import Identity, ReLU
     from mytorch.batchnorm2d import BatchNorm2d
-    from mytorch.Conv2d import Conv2d
+    from mytorch.Conv2d import Conv2d, _check_grad, _check_input, _check_int
 else:
     _MYTORCH = os.path.join(
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mytorch")
@@ -20,7 +20,16 @@ else:
         sys.path.append(_MYTORCH)
     from activation import Identity, ReLU
     from batchnorm2d import BatchNorm2d
-    from Conv2d import Conv2d
+    from Conv2d import Conv2d, _check_grad, _check_input, _check_int
+
+
+def _check_arguments(block, names, values):
+    """Check a block's integer arguments under the names its caller used."""
+    checked = []
+    for name, value in zip(names, values):
+        smallest = 0 if name == "padding" else 1
+        checked.append(_check_int(block, name, value, smallest))
+    return checked
 
 
 class ConvBlock(object):
@@ -41,18 +50,35 @@ class ConvBlock(object):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride,
                  padding):
+        in_channels, out_channels, kernel_size, stride, padding = (
+            _check_arguments("ConvBlock", ("in_channels", "out_channels",
+                                           "kernel_size", "stride",
+                                           "padding"),
+                             (in_channels, out_channels, kernel_size, stride,
+                              padding)))
         self.layers = [
             Conv2d(in_channels, out_channels, kernel_size, stride, padding),
             BatchNorm2d(out_channels),
         ]
+        self._output_shape = None
 
     def forward(self, A, eval=False):
-        Z = self.layers[0].forward(A)
-        return self.layers[1].forward(Z, eval)
+        conv, norm = self.layers
+        core = conv.conv2d_stride1
+        A = _check_input("ConvBlock", A, core.in_channels, core.kernel_size,
+                         conv.pad)
+        if eval:
+            # evaluate without touching what the last training forward stored
+            return norm.forward(conv._pad_and_convolve(A)[1], eval=True)
+
+        Z = norm.forward(conv.forward(A))
+        self._output_shape = Z.shape
+        return Z
 
     def backward(self, dLdZ):
-        dLdZ = self.layers[1].backward(dLdZ)
-        return self.layers[0].backward(dLdZ)
+        dLdZ = _check_grad("ConvBlock", dLdZ, self._output_shape)
+        conv, norm = self.layers
+        return conv.backward(norm.backward(dLdZ))
 
     def __call__(self, A, eval=False):
         return self.forward(A, eval)
@@ -105,6 +131,11 @@ class ResBlock(object):
 
     def __init__(self, in_channels, out_channels, filter_size, stride=3,
                  padding=1):
+        in_channels, out_channels, filter_size, stride, padding = (
+            _check_arguments("ResBlock", ("in_channels", "out_channels",
+                                          "filter_size", "stride", "padding"),
+                             (in_channels, out_channels, filter_size, stride,
+                              padding)))
         self.convolution_layers = [
             ConvBlock(in_channels, out_channels, filter_size, stride,
                       padding),
@@ -120,38 +151,30 @@ class ResBlock(object):
         else:
             self.residual_connection = ConvBlock(in_channels, out_channels,
                                                  filter_size, stride, padding)
-        self.in_channels = in_channels
         self._output_shape = None
 
     def forward(self, A, eval=False):
-        A = np.asarray(A)
-        if A.ndim != 4 or A.shape[1] != self.in_channels:
-            raise ValueError("ResBlock: expected 4D input (N, {}, H, W), got "
-                             "shape {}".format(self.in_channels, A.shape))
         first, relu, second = self.convolution_layers
+        core = first.layers[0].conv2d_stride1
+        A = _check_input("ResBlock", A, core.in_channels, core.kernel_size,
+                         first.layers[0].pad)
+        if eval:
+            return self._evaluate(A)
 
         # main branch
-        Z = first.forward(A, eval)
+        Z = first.forward(A)
         Z = relu.forward(Z)
-        Z = second.forward(Z, eval)
+        Z = second.forward(Z)
 
         # shortcut, sum, activation
-        if self.identity_shortcut:
-            Z += self.residual_connection.forward(A)
-        else:
-            Z += self.residual_connection.forward(A, eval)
+        Z += self.residual_connection.forward(A)
         out = self.final_activation.forward(Z)
 
         self._output_shape = out.shape
         return out
 
     def backward(self, dLdZ):
-        if self._output_shape is None:
-            raise ValueError("ResBlock: backward called before forward")
-        if np.shape(dLdZ) != self._output_shape:
-            raise ValueError("ResBlock: expected dLdZ of shape {} (the "
-                             "forward output's), got {}"
-                             .format(self._output_shape, np.shape(dLdZ)))
+        dLdZ = _check_grad("ResBlock", dLdZ, self._output_shape)
         first, relu, second = self.convolution_layers
 
         # undo activation
@@ -165,6 +188,17 @@ class ResBlock(object):
         # undo shortcut; the input feeds both branches, so gradients add
         dLdA += self.residual_connection.backward(dLdZ)
         return dLdA
+
+    def _evaluate(self, A):
+        """forward with running statistics; stores nothing anywhere."""
+        first, _, second = self.convolution_layers
+        Z = first.forward(A, eval=True)
+        Z = second.forward(np.maximum(Z, 0.0), eval=True)
+        if self.identity_shortcut:
+            Z += A
+        else:
+            Z += self.residual_connection.forward(A, eval=True)
+        return np.maximum(Z, 0.0)
 
     def __call__(self, A, eval=False):
         return self.forward(A, eval)

@@ -173,14 +173,19 @@ class Conv2d_stride1(object):
     def forward(self, A):
         A = _check_input(type(self).__name__, A, self.in_channels,
                          self.kernel_size, 0)
-        return self._forward(A, 1)
+        Z = self._convolve(A, 1)
+        self._remember(A, 1, Z.shape)
+        return Z
 
     def backward(self, dLdZ):
         dLdZ = _check_grad(type(self).__name__, dLdZ, self._output_shape)
         return self._backward(dLdZ)
 
-    def _forward(self, A, stride):
-        """Z for a checked float64 A, keeping only every stride-th output."""
+    def _convolve(self, A, stride):
+        """Z for a checked float64 A, keeping only every stride-th output.
+
+        Pure: stores nothing (``_remember`` does, for ``backward``).
+        """
         N, C, H, W = A.shape
         K = self.kernel_size
         out_h = _output_size(H, K, stride)
@@ -193,10 +198,10 @@ class Conv2d_stride1(object):
             cols = _columns(A[block], K, stride, out_h, out_w)
             np.matmul(weights, cols, out=Z[block])
         Z += self.b[:, None]
+        return Z.reshape(N, self.out_channels, out_h, out_w)
 
-        self.A, self._stride = A, stride
-        self._output_shape = (N, self.out_channels, out_h, out_w)
-        return Z.reshape(self._output_shape)
+    def _remember(self, A, stride, output_shape):
+        self.A, self._stride, self._output_shape = A, stride, output_shape
 
     def _backward(self, dLdZ):
         """dLdA for the last forward's A; sets dLdW and dLdb."""
@@ -299,22 +304,9 @@ class Conv2d(object):
         self._input_shape = None
 
     def forward(self, A):
-        core = self.conv2d_stride1
-        A = _check_input(type(self).__name__, A, core.in_channels,
-                         core.kernel_size, self.pad)
-
-        # pad
-        p = self.pad
-        if p:
-            padded = np.zeros(A.shape[:2] + (A.shape[2] + 2 * p,
-                                             A.shape[3] + 2 * p))
-            padded[:, :, p:-p, p:-p] = A
-        else:
-            padded = A
-
-        # convolve and downsample in one step
-        Z = core._forward(padded, self.stride)
-        self._input_shape = A.shape
+        padded, Z = self._pad_and_convolve(A)
+        self.conv2d_stride1._remember(padded, self.stride, Z.shape)
+        self._input_shape = padded.shape
         return Z
 
     def backward(self, dLdZ):
@@ -330,6 +322,28 @@ class Conv2d(object):
         if p:
             dLdA = dLdA[:, :, p:-p, p:-p].copy()
         return dLdA
+
+    def _pad_and_convolve(self, A):
+        """Check A; return (padded A, Z). Stores nothing.
+
+        ``ConvBlock`` calls this directly when it evaluates, so that an
+        evaluation leaves what the last training forward stored.
+        """
+        core = self.conv2d_stride1
+        A = _check_input(type(self).__name__, A, core.in_channels,
+                         core.kernel_size, self.pad)
+
+        # pad
+        p = self.pad
+        if p:
+            padded = np.zeros(A.shape[:2] + (A.shape[2] + 2 * p,
+                                             A.shape[3] + 2 * p))
+            padded[:, :, p:-p, p:-p] = A
+        else:
+            padded = A
+
+        # convolve and downsample in one step
+        return padded, core._convolve(padded, self.stride)
 
     def __repr__(self):
         core = self.conv2d_stride1

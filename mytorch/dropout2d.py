@@ -18,8 +18,8 @@ class Dropout2d(object):
     NumPy's global generator, so a seeded run is reproducible. ``p = 0``
     keeps everything and is the identity.
 
-    Evaluation (``eval=True``) returns ``x`` itself, draws nothing and
-    changes no state.
+    Evaluation (``eval=True``) returns a float64 copy of ``x``, draws
+    nothing and changes no state.
 
     Args:
         p (float): drop probability, in [0, 1). Default 0.5.
@@ -57,7 +57,7 @@ class Dropout2d(object):
                              "{}D input with shape {}".format(checked.ndim,
                                                               checked.shape))
         if eval:
-            return x
+            return checked.copy()
         x = checked
 
         N, C = x.shape[:2]
