@@ -111,9 +111,16 @@ def _columns(A, kernel, stride, out_h, out_w):
     return windows.reshape(N, C * kernel * kernel, out_h * out_w)
 
 
-def _blocks(N, bytes_per_sample):
-    """Slices of the batch whose column matrices fit in COLUMN_BUDGET."""
-    step = max(1, COLUMN_BUDGET // max(1, bytes_per_sample))
+def _blocks(A, kernel, stride, out_h, out_w):
+    """Slices of the batch whose column matrices fit in COLUMN_BUDGET.
+
+    A 1x1 stride-1 kernel copies nothing, so the whole batch is one block.
+    """
+    N, C = A.shape[:2]
+    if kernel == 1 and stride == 1:
+        return [slice(0, N)]
+    per_sample = C * kernel * kernel * out_h * out_w * A.itemsize
+    step = max(1, COLUMN_BUDGET // per_sample)
     return [slice(start, min(start + step, N)) for start in range(0, N, step)]
 
 
@@ -194,7 +201,7 @@ class Conv2d_stride1(object):
 
         # one matrix product per block of samples, written straight into Z
         Z = np.empty((N, self.out_channels, out_h * out_w))
-        for block in _blocks(N, C * K * K * out_h * out_w * 8):
+        for block in _blocks(A, K, stride, out_h, out_w):
             cols = _columns(A[block], K, stride, out_h, out_w)
             np.matmul(weights, cols, out=Z[block])
         Z += self.b[:, None]
@@ -212,15 +219,17 @@ class Conv2d_stride1(object):
         # a contiguous transpose: matmul is far slower on a transposed view
         weights_T = np.ascontiguousarray(self.W.reshape(C_out, C * K * K).T)
 
-        # bias and weight gradients: sum over samples and output pixels
+        # bias gradient: sum over samples and output pixels
         dLdb = dLdZ.sum(axis=(0, 2))
+
+        # weight and input gradients, a block of samples at a time
         dLdW = np.zeros((C_out, C * K * K))
         dLdA = np.zeros(A.shape)
-        for block in _blocks(N, C * K * K * out_h * out_w * 8):
+        for block in _blocks(A, K, stride, out_h, out_w):
             cols = _columns(A[block], K, stride, out_h, out_w)
             dLdW += np.matmul(dLdZ[block], cols.transpose(0, 2, 1)).sum(0)
 
-            # input gradient: columns back to pixels (col2im)
+            # columns back to pixels (col2im)
             dcols = np.matmul(weights_T, dLdZ[block])
             _add_columns(dLdA[block], dcols, K, stride, out_h, out_w)
 
@@ -242,7 +251,7 @@ def _add_columns(dLdA, dcols, kernel, stride, out_h, out_w):
     """
     n, C = dLdA.shape[:2]
     if kernel == 1 and stride == 1:
-        dLdA += dcols.reshape(dLdA.shape)
+        dLdA[...] = dcols.reshape(dLdA.shape)
         return
 
     dcols = dcols.reshape(n, C, kernel, kernel, out_h, out_w)
