@@ -1,0 +1,323 @@
+"""The local grader end to end, always as a separate process.
+
+Verdicts must be Autolab's: 15/15 for the repository's library, the exact
+JSON line last, a NotImplementedError costing only its own section, any other
+exception (or a failing import) zeroing every section. Around them: where it
+finds the code, its options, and the diagnosis printed on failure.
+"""
+import json
+import os
+import shutil
+
+import pytest
+
+from test_grader_support import (FULL, GRADER_DIR, ROOT, RUNNER, copy_library,
+                                 patched_root, py38_python, run_grader)
+
+JSON_LINE = '{"scores": {"Dropout2d": 5, "BatchNorm2d": 5, "Resnet": 5}}'
+
+
+# ------------------------------------------------------------- full marks
+
+@pytest.fixture(scope="module")
+def full_run():
+    """One full run from the top level, shared by the tests that read it."""
+    return run_grader(runner=os.path.relpath(RUNNER, ROOT), cwd=ROOT)
+
+
+def test_full_marks_from_the_top_level(full_run):
+    result = full_run
+    assert result.returncode == 0, result
+    assert result.last_line == JSON_LINE, result
+    assert result.stdout.count(" PASS ") == 3, result
+    assert "FAIL" not in result.stdout and "ERROR" not in result.stdout
+
+
+def test_correct_code_gets_no_warnings_and_no_hints(full_run):
+    assert full_run.stderr == "", full_run
+    assert "hint" not in full_run.stdout, full_run
+
+
+def test_scores_line_is_valid_json_with_course_names(full_run):
+    scores = json.loads(full_run.last_line)
+    assert list(scores) == ["scores"]
+    assert list(scores["scores"]) == list(FULL)
+
+
+def test_full_marks_from_another_folder(tmp_path):
+    result = run_grader("--section", "Dropout2d", cwd=str(tmp_path))
+    assert result.returncode == 0, result
+    assert result.last_line == '{"scores": {"Dropout2d": 5}}'
+
+
+@pytest.mark.skipif(py38_python() is None,
+                    reason="no Python 3.8 + NumPy 1.18.5 at /work/venvs/py38")
+def test_full_marks_on_python38_numpy118():
+    result = run_grader(python=py38_python())
+    assert result.returncode == 0, result
+    assert result.last_line == JSON_LINE
+    assert "NumPy 1.18.5" in result.stdout
+
+
+def test_each_section_reports_its_time(full_run):
+    for section in FULL:
+        line = [l for l in full_run.stdout.splitlines()
+                if l.startswith(section + " ")]
+        assert len(line) == 1 and line[0].rstrip().endswith(" ms"), full_run
+
+
+# ---------------------------------------------------------------- options
+
+def test_json_prints_only_the_json_line():
+    result = run_grader("--json", "--section", "BatchNorm2d")
+    assert result.returncode == 0, result
+    assert result.stdout == '{"scores": {"BatchNorm2d": 5}}\n'
+
+
+def test_section_grades_only_the_named_sections():
+    result = run_grader("--section", "batchnorm2d", "--section", "Dropout2d")
+    assert result.returncode == 0, result
+    # course order, whatever the order asked
+    assert result.last_line == ('{"scores": {"Dropout2d": 5, '
+                                '"BatchNorm2d": 5}}')
+    assert "Resnet" not in result.stdout
+
+
+def test_unknown_section_is_a_usage_error():
+    result = run_grader("--section", "Conv2d")
+    assert result.returncode == 2
+    assert "unknown section" in result.stderr
+
+
+def test_verbose_lists_the_passing_checks():
+    result = run_grader("--verbose", "--section", "BatchNorm2d")
+    assert result.returncode == 0, result
+    for quantity in ("forward (train)", "running_M", "running_V",
+                     "forward (eval)", "running_M after eval",
+                     "running_V after eval", "dLdZ", "dLdBb", "dLdBW"):
+        assert "ok    BatchNorm2d / %s\n" % quantity in result.stdout, quantity
+
+
+def test_root_option_and_environment_variable(tmp_path):
+    root = copy_library(tmp_path / "copy")
+    by_option = run_grader("--section", "Dropout2d", root=root)
+    assert by_option.scores == {"Dropout2d": 5}, by_option
+    assert "grading %s " % root in by_option.stdout
+    by_env = run_grader("--section", "Dropout2d",
+                        env={"HW2_GRADER_ROOT": str(root)})
+    assert "grading %s " % root in by_env.stdout
+    # the root really is the one graded: an empty folder scores nothing
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run_grader(root=empty)
+    assert nothing.returncode == 1
+    assert nothing.scores == {"Dropout2d": 0, "BatchNorm2d": 0, "Resnet": 0}
+    assert "ModuleNotFoundError" in nothing.stdout
+
+
+def test_grader_copied_beside_a_library_finds_it_two_folders_up(tmp_path):
+    root = copy_library(tmp_path / "student")
+    dest = os.path.join(str(root), "autograder", "hw2_bonus_autograder")
+    shutil.copytree(GRADER_DIR, dest,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    result = run_grader("--section", "BatchNorm2d",
+                        runner=os.path.join(dest, "runner.py"),
+                        cwd=str(tmp_path))
+    assert result.returncode == 0, result
+    assert "grading %s " % root in result.stdout
+
+
+def test_missing_expected_values_are_a_grader_error(tmp_path):
+    dest = tmp_path / "grader"
+    shutil.copytree(GRADER_DIR, str(dest),
+                    ignore=shutil.ignore_patterns("__pycache__", "sol_bn2d*"))
+    result = run_grader("--section", "BatchNorm2d", root=ROOT,
+                        runner=str(dest / "runner.py"))
+    assert result.returncode == 2, result
+    assert "sol_bn2d_handout.npz" in result.stderr
+
+
+# --------------------------------------------------- Autolab's verdicts
+
+NOT_IMPLEMENTED_BACKWARD = """
+def _not_done(self, delta):
+    raise NotImplementedError
+Dropout2d.backward = _not_done
+"""
+
+HANDOUT_STUB_BACKWARD = """
+def _stub(self, delta):
+    raise NotImplemented
+Dropout2d.backward = _stub
+"""
+
+
+def test_not_implemented_error_zeroes_only_its_section(tmp_path):
+    root = patched_root(tmp_path, "mytorch/dropout2d.py",
+                        NOT_IMPLEMENTED_BACKWARD)
+    result = run_grader(root=root)
+    assert result.returncode == 1
+    assert result.scores == {"Dropout2d": 0, "BatchNorm2d": 5, "Resnet": 5}
+    assert "Autolab scores this section 0 and goes on" in result.flat
+    assert "AUTOLAB WOULD" not in result.stdout
+
+
+def test_other_exception_zeroes_every_section_and_says_why(tmp_path):
+    root = patched_root(tmp_path, "mytorch/dropout2d.py",
+                        HANDOUT_STUB_BACKWARD)
+    result = run_grader(root=root)
+    assert result.returncode == 1
+    assert result.scores == {"Dropout2d": 0, "BatchNorm2d": 0, "Resnet": 0}
+    out = result.stdout
+    assert "AUTOLAB WOULD RECORD NO SCORES" in out
+    assert "Dropout2d: TypeError raised during backward(delta)" in out
+    # where, in the student's code
+    assert "mytorch/dropout2d.py, line" in out and "in _stub" in out
+    assert "raise NotImplemented" in out
+    # the other sections are still graded, for information
+    assert "Dropout2d 0/5, BatchNorm2d 5/5, Resnet 5/5" in result.flat
+    assert ("hint: `raise NotImplemented` raises this TypeError"
+            in result.flat)
+    assert result.last_line.startswith('{"scores"')
+
+
+def test_json_mode_still_says_why_on_stderr(tmp_path):
+    root = patched_root(tmp_path, "mytorch/dropout2d.py",
+                        HANDOUT_STUB_BACKWARD)
+    result = run_grader("--json", "--section", "Dropout2d", root=root)
+    assert result.stdout == '{"scores": {"Dropout2d": 0}}\n'
+    assert "AUTOLAB WOULD RECORD NO SCORES" in result.stderr
+
+
+def test_import_error_zeroes_every_section(tmp_path):
+    root = patched_root(tmp_path, "mytorch/batchnorm2d.py", "x = (\n")
+    result = run_grader(root=root)
+    assert result.returncode == 1
+    assert result.scores == {"Dropout2d": 0, "BatchNorm2d": 0, "Resnet": 0}
+    assert "SyntaxError raised during import batchnorm2d" in result.stdout
+    assert "mytorch/batchnorm2d.py, line" in result.stdout
+    # Dropout2d does not need batchnorm2d: graded for information
+    assert "Dropout2d 5/5" in result.stdout
+
+
+def test_exception_after_a_failed_check_does_not_stop_autolab(tmp_path):
+    # forward is wrong, then backward raises: Autolab's section ends at the
+    # failed forward check and never calls backward.
+    code = """
+_orig = Dropout2d.forward
+def _fw(self, x, eval=False):
+    return _orig(self, x, eval) * 2
+def _bw(self, delta):
+    raise ValueError("boom")
+Dropout2d.forward = _fw
+Dropout2d.backward = _bw
+"""
+    root = patched_root(tmp_path, "mytorch/dropout2d.py", code)
+    result = run_grader("--section", "Dropout2d", root=root)
+    assert result.scores == {"Dropout2d": 0}
+    assert "never gets here" in result.flat
+    assert "hint" not in result.stdout
+    assert "AUTOLAB WOULD" not in result.stdout
+
+
+def test_a_missing_class_is_an_error_that_stops_autolab(tmp_path):
+    root = patched_root(tmp_path, "models/resnet.py", "del ResBlock\n")
+    result = run_grader("--section", "Resnet", root=root)
+    assert result.scores == {"Resnet": 0}
+    assert "AUTOLAB WOULD RECORD NO SCORES" in result.stdout
+    assert "AttributeError raised during ResBlock(" in result.stdout
+
+
+# ---------------------------------------------------------- diagnosis
+
+def test_failure_names_section_quantity_and_where(tmp_path):
+    code = """
+_orig = BatchNorm2d.forward
+def _fw(self, Z, eval=False):
+    out = _orig(self, Z, eval)
+    if not eval:
+        self.running_V = self.running_V + 0.01 * (np.arange(3) == 2
+                                                  ).reshape(1, 3, 1, 1)
+    return out
+BatchNorm2d.forward = _fw
+"""
+    root = patched_root(tmp_path, "mytorch/batchnorm2d.py", code)
+    result = run_grader("--section", "BatchNorm2d", root=root)
+    out = result.stdout
+    assert result.returncode == 1
+    assert result.scores == {"BatchNorm2d": 0}
+    assert "FAIL  BatchNorm2d / running_V\n" in out
+    assert "expected: ndarray, dtype float64, shape (1, 3, 1, 1)" in out
+    assert "1 of 3 elements differ" in out
+    assert "largest absolute error 0.01," in out
+    assert "worst element at [0, 2, 0, 0]" in out
+    assert "excerpt [0, 0:3, 0, 0]" in out
+    assert "*" in out
+    # running_V's later checks fail too, with their own names
+    assert "FAIL  BatchNorm2d / running_V after eval" in out
+    assert "FAIL  BatchNorm2d / running_M\n" not in out
+
+
+def test_wrong_type_and_shape_are_reported_without_crashing(tmp_path):
+    code = """
+def _fw(self, x, eval=False):
+    return None if not eval else x[:, :1]
+def _bw(self, delta):
+    return delta.tolist()
+Dropout2d.forward = _fw
+Dropout2d.backward = _bw
+"""
+    root = patched_root(tmp_path, "mytorch/dropout2d.py", code)
+    result = run_grader("--section", "Dropout2d", root=root)
+    out = result.stdout
+    assert result.scores == {"Dropout2d": 0}
+    assert "got     : NoneType" in out
+    assert "the shapes differ" in out
+    assert "got     : list of length 5" in out
+
+
+def test_excerpt_is_small_for_big_arrays(tmp_path):
+    code = """
+_orig = ResBlock.forward
+def _fw(self, A, eval=False):
+    return _orig(self, A, eval) + 1.0
+ResBlock.forward = _fw
+"""
+    root = patched_root(tmp_path, "models/resnet.py", code)
+    result = run_grader("--section", "Resnet", root=root)
+    out = result.stdout
+    assert "FAIL  Resnet / forward" in out
+    assert "369920 of 369920 elements differ" in out
+    assert len(out.splitlines()) < 60, out
+
+
+def test_inplace_change_of_the_input_is_noted(tmp_path):
+    code = """
+_orig = Dropout2d.forward
+def _fw(self, x, eval=False):
+    out = _orig(self, x, eval)
+    if not eval:
+        x *= 1.0 + 1e-3
+    return out
+Dropout2d.forward = _fw
+"""
+    root = patched_root(tmp_path, "mytorch/dropout2d.py", code)
+    result = run_grader("--section", "Dropout2d", root=root)
+    assert ("note: forward(x) changed the caller's array x in place"
+            in result.flat), result
+
+
+def test_student_prints_do_not_spoil_json(tmp_path):
+    code = """
+_orig = Dropout2d.forward
+def _fw(self, x, eval=False):
+    print("debug", x.shape)
+    return _orig(self, x, eval)
+Dropout2d.forward = _fw
+print("imported")
+"""
+    root = patched_root(tmp_path, "mytorch/dropout2d.py", code)
+    result = run_grader("--json", "--section", "Dropout2d", root=root)
+    assert result.stdout == '{"scores": {"Dropout2d": 5}}\n'
+    assert "debug" in result.stderr
+
