@@ -13,6 +13,8 @@ import sys
 import numpy as np
 import pytest
 
+from test_grader_support import child_env
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GRADER_DIR = os.path.join(ROOT, "autograder", "hw2_bonus_autograder")
 SCRIPT = os.path.join(ROOT, "tools", "make_expected.py")
@@ -118,8 +120,9 @@ def test_published_check_refuses_a_drifted_value():
 def test_shipped_files_equal_a_fresh_regeneration(tmp_path):
     """rtol 1e-12: thread counts change the last bits, nothing more."""
     proc = subprocess.run([sys.executable, SCRIPT, "--out-dir", str(tmp_path)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=600)
+                          env=child_env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=600)
     assert proc.returncode == 0, proc.stderr
     names = sorted(COURSE_KEYS) + ["hint_values.npz"]
     assert sorted(os.listdir(str(tmp_path))) == sorted(names)

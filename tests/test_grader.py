@@ -198,6 +198,46 @@ def test_import_error_zeroes_every_section(tmp_path):
     assert "mytorch/batchnorm2d.py, line" in result.stdout
     # Dropout2d does not need batchnorm2d: graded for information
     assert "Dropout2d 5/5" in result.stdout
+    # resnet imports batchnorm2d and fails too, but Autolab, importing
+    # everything before grading, already stopped at the first failure
+    assert result.stdout.count("AUTOLAB WOULD STOP HERE") == 1, result
+    assert ("SyntaxError raised during import resnet" in result.stdout
+            ), result
+    assert ("Autolab would stop here too (its run already stopped at import "
+            "batchnorm2d)." in result.flat), result
+
+
+BATCHNORM_BACKWARD_RAISES = """
+def _bw(self, dLdBZ):
+    raise {0}("not yet")
+BatchNorm2d.backward = _bw
+"""
+
+
+@pytest.mark.parametrize("error, wording", [
+    ("RuntimeError", "Autolab would stop here too (its run already stopped "
+                     "at Dropout2d)."),
+    ("NotImplementedError", "NotImplementedError: Autolab would score this "
+                            "section 0 and go on with the others, had its "
+                            "run not already stopped at Dropout2d."),
+], ids=["RuntimeError", "NotImplementedError"])
+def test_a_later_exception_points_back_to_where_autolab_stopped(
+        tmp_path, error, wording):
+    root = patched_root(tmp_path, "mytorch/dropout2d.py",
+                        HANDOUT_STUB_BACKWARD)
+    with open(os.path.join(str(root), "mytorch", "batchnorm2d.py"),
+              "a") as handle:
+        handle.write(BATCHNORM_BACKWARD_RAISES.format(error))
+    result = run_grader("--section", "Dropout2d", "--section", "BatchNorm2d",
+                        root=root)
+    assert result.scores == {"Dropout2d": 0, "BatchNorm2d": 0}, result
+    first, second = result.flat.split("ERROR BatchNorm2d", 1)
+    assert "AUTOLAB WOULD STOP HERE" in first, result
+    assert wording in second, result
+    assert "AUTOLAB WOULD STOP HERE" not in second, result
+    assert "goes on with the others" not in second, result
+    assert ("Dropout2d: TypeError raised during backward(delta)"
+            in result.flat), result
 
 
 def test_exception_after_a_failed_check_does_not_stop_autolab(tmp_path):

@@ -25,6 +25,14 @@ COURSE_FILES = ("mytorch/batchnorm2d.py", "mytorch/dropout2d.py",
                 "mytorch/Conv2d.py", "mytorch/activation.py",
                 "mytorch/resampling.py", "models/resnet.py")
 
+# One BLAS / OpenMP thread in the processes the tests start. Their arrays are
+# small and the machine is often shared: with a pool of threads per process,
+# idle ones spin against busy ones and a grader run was seen to take ten
+# times longer. Every result is compared with a tolerance, so nothing else
+# changes; a value already set in the environment is kept.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+              "MKL_NUM_THREADS": "1"}
+
 
 class Result(object):
     """A finished grader run: exit status, output, and the parsed scores."""
@@ -47,16 +55,24 @@ class Result(object):
                 % (self.returncode, self.stdout, self.stderr))
 
 
+def child_env(extra=None):
+    """The environment for a process a test starts: this one's, without
+    $HW2_GRADER_ROOT, with ONE_THREAD's defaults, then extra on top."""
+    env = dict(os.environ)
+    env.pop("HW2_GRADER_ROOT", None)
+    for name, value in ONE_THREAD.items():
+        env.setdefault(name, value)
+    env.update(extra or {})
+    return env
+
+
 def run_grader(*args, root=None, cwd=None, python=None, env=None,
                runner=RUNNER, timeout=300):
     """Run the grader as a separate process and return a Result."""
     command = [python or sys.executable, runner] + list(args)
     if root is not None:
         command += ["--root", str(root)]
-    full_env = dict(os.environ)
-    full_env.pop("HW2_GRADER_ROOT", None)
-    full_env.update(env or {})
-    proc = subprocess.run(command, cwd=cwd or ROOT, env=full_env,
+    proc = subprocess.run(command, cwd=cwd or ROOT, env=child_env(env),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=timeout)
     return Result(proc)

@@ -94,11 +94,13 @@ class Crash(object):
             failed; any error while importing).
         reached: whether Autolab's run gets this far (it does not once a
             check of the section has failed).
+        at_import: whether it was raised while importing a module.
     """
 
     def __init__(self, step, exc, root, at_import=False, reached=True):
         self.step = step
         self.exc = exc
+        self.at_import = at_import
         self.trace = "".join(traceback.format_exception(
             type(exc), exc, exc.__traceback__))
         self.where = _student_frame(exc, root)
@@ -106,8 +108,12 @@ class Crash(object):
         not_impl = isinstance(exc, NotImplementedError)
         self.stops_autolab = reached and (at_import or not not_impl)
 
-    def describe(self, verbose=False):
-        """Lines saying what was raised, where, and what it means."""
+    def describe(self, verbose=False, stopped_at=None):
+        """Lines saying what was raised, where, and what it means.
+
+        stopped_at: where an earlier exception already stopped Autolab's
+            run (a section's name, or "import <module>"), or None.
+        """
         name = type(self.exc).__name__
         lines = ["%s raised during %s" % (name, self.step)]
         if self.where is not None:
@@ -119,15 +125,23 @@ class Crash(object):
         if verbose:
             lines.extend(self.trace.rstrip().splitlines())
         lines.extend(self.hints())
-        if self.stops_autolab:
+        if self.stops_autolab and stopped_at:
+            lines.append("Autolab would stop here too (its run already "
+                         "stopped at %s)." % stopped_at)
+        elif self.stops_autolab:
             lines.append(
                 "AUTOLAB WOULD STOP HERE: its grader catches only "
                 "NotImplementedError; any other exception ends its run "
                 "before it prints scores, so it would record 0 for every "
                 "section.")
         elif isinstance(self.exc, NotImplementedError) and self.reached:
-            lines.append("NotImplementedError: Autolab scores this section 0 "
-                         "and goes on with the others.")
+            if stopped_at:
+                lines.append("NotImplementedError: Autolab would score this "
+                             "section 0 and go on with the others, had its "
+                             "run not already stopped at %s." % stopped_at)
+            else:
+                lines.append("NotImplementedError: Autolab scores this "
+                             "section 0 and goes on with the others.")
         elif not self.reached:
             lines.append("(Autolab's run stops this section at the failed "
                          "check above and never gets here; fix it anyway.)")
@@ -400,8 +414,12 @@ def run_section(section, modules, root, book, verbose, quiet):
 
 # ------------------------------------------------------------------- report
 
-def section_report(run):
-    """Lines for one section: status line, then details for what failed."""
+def section_report(run, stopped_at=None):
+    """Lines for one section: status line, then details for what failed.
+
+    stopped_at: where Autolab's run stopped before this section, if it did
+    (see Crash.describe).
+    """
     if run.passed:
         status = "PASS"
     elif run.crash is not None and not run.failed:
@@ -425,7 +443,7 @@ def section_report(run):
         if passed and not run.verbose:
             lines.extend(_wrap("checks passed before it: "
                                + ", ".join(passed), pad, pad + "  "))
-        for line in run.crash.describe(run.verbose):
+        for line in run.crash.describe(run.verbose, stopped_at):
             if line.startswith("  "):  # location and source: keep as is
                 lines.append(pad + line)
             else:
@@ -451,7 +469,11 @@ def autolab_scores(runs, modules):
 
 
 def autolab_stopper(runs, modules):
-    """The Crash that would stop Autolab's run, or None."""
+    """The Crash that would stop Autolab's run, or None.
+
+    Autolab imports every module before it grades, so an import error
+    stops it first; otherwise the first section that raises does.
+    """
     for name in ("dropout2d", "batchnorm2d", "resnet"):
         if isinstance(modules[name], Crash):
             return modules[name]
@@ -459,6 +481,20 @@ def autolab_stopper(runs, modules):
         if run.crash is not None and run.crash.stops_autolab:
             return run.crash
     return None
+
+
+def stopped_before(run, runs, modules):
+    """Where Autolab's run stopped before reaching run's crash, or None.
+
+    runs: the sections graded so far, run being the last. None when run
+    raised nothing, or its own exception is the one that stops Autolab.
+    """
+    stopper = autolab_stopper(runs, modules)
+    if run.crash is None or stopper is None or stopper is run.crash:
+        return None
+    if stopper.at_import:
+        return stopper.step
+    return [r.name for r in runs if r.crash is stopper][0]
 
 
 def summary(runs, modules, scores):
@@ -553,7 +589,8 @@ def main(argv=None):
             runs.append(run_section(section, modules, args.root, book,
                                     args.verbose, args.json))
             if not args.json or not runs[-1].passed:
-                say(section_report(runs[-1]))
+                say(section_report(runs[-1], stopped_before(
+                    runs[-1], runs, modules)))
     except GraderError as exc:
         sys.stderr.write("grader error: %s\n" % exc)
         return 2
