@@ -176,12 +176,13 @@ class Conv2d_stride1(object):
         self.A = None
         self._stride = 1
         self._output_shape = None
+        self._cols = None
 
     def forward(self, A):
         A = _check_input(type(self).__name__, A, self.in_channels,
                          self.kernel_size, 0)
-        Z = self._convolve(A, 1)
-        self._remember(A, 1, Z.shape)
+        Z, cols = self._convolve(A, 1)
+        self._remember(A, 1, Z.shape, cols)
         return Z
 
     def backward(self, dLdZ):
@@ -189,9 +190,10 @@ class Conv2d_stride1(object):
         return self._backward(dLdZ)
 
     def _convolve(self, A, stride):
-        """Z for a checked float64 A, keeping only every stride-th output.
+        """(Z, cols) for a checked float64 A, with only every stride-th output.
 
-        Pure: stores nothing (``_remember`` does, for ``backward``).
+        ``cols`` is the column matrix when it was built in one block (else
+        None). Pure: stores nothing (``_remember`` does, for ``backward``).
         """
         N, C, H, W = A.shape
         K = self.kernel_size
@@ -201,14 +203,18 @@ class Conv2d_stride1(object):
 
         # one matrix product per block of samples, written straight into Z
         Z = np.empty((N, self.out_channels, out_h * out_w))
-        for block in _blocks(A, K, stride, out_h, out_w):
+        blocks = _blocks(A, K, stride, out_h, out_w)
+        for block in blocks:
             cols = _columns(A[block], K, stride, out_h, out_w)
             np.matmul(weights, cols, out=Z[block])
         Z += self.b[:, None]
-        return Z.reshape(N, self.out_channels, out_h, out_w)
 
-    def _remember(self, A, stride, output_shape):
+        Z = Z.reshape(N, self.out_channels, out_h, out_w)
+        return Z, (cols if len(blocks) == 1 else None)
+
+    def _remember(self, A, stride, output_shape, cols):
         self.A, self._stride, self._output_shape = A, stride, output_shape
+        self._cols = cols
 
     def _backward(self, dLdZ):
         """dLdA for the last forward's A; sets dLdW and dLdb."""
@@ -216,22 +222,23 @@ class Conv2d_stride1(object):
         N, C, H, W = A.shape
         _, C_out, out_h, out_w = dLdZ.shape
         dLdZ = dLdZ.reshape(N, C_out, out_h * out_w)
-        # a contiguous transpose: matmul is far slower on a transposed view
-        weights_T = np.ascontiguousarray(self.W.reshape(C_out, C * K * K).T)
 
         # bias gradient: sum over samples and output pixels
         dLdb = dLdZ.sum(axis=(0, 2))
 
-        # weight and input gradients, a block of samples at a time
-        dLdW = np.zeros((C_out, C * K * K))
-        dLdA = np.zeros(A.shape)
-        for block in _blocks(A, K, stride, out_h, out_w):
-            cols = _columns(A[block], K, stride, out_h, out_w)
-            dLdW += np.matmul(dLdZ[block], cols.transpose(0, 2, 1)).sum(0)
+        # weight gradient: against the forward's columns (rebuilt if they
+        # did not fit in one block)
+        if self._cols is not None:
+            dLdW = np.matmul(dLdZ, self._cols.transpose(0, 2, 1)).sum(0)
+        else:
+            dLdW = np.zeros((C_out, C * K * K))
+            for block in _blocks(A, K, stride, out_h, out_w):
+                cols = _columns(A[block], K, stride, out_h, out_w)
+                dLdW += np.matmul(dLdZ[block],
+                                  cols.transpose(0, 2, 1)).sum(0)
 
-            # columns back to pixels (col2im)
-            dcols = np.matmul(weights_T, dLdZ[block])
-            _add_columns(dLdA[block], dcols, K, stride, out_h, out_w)
+        # input gradient: one product per kernel offset, added into dLdA
+        dLdA = _input_gradient(self.W, dLdZ, A.shape, stride, out_h, out_w)
 
         self.dLdW = dLdW.reshape(self.W.shape)
         self.dLdb = dLdb
@@ -243,23 +250,32 @@ class Conv2d_stride1(object):
             self.kernel_size)
 
 
-def _add_columns(dLdA, dcols, kernel, stride, out_h, out_w):
-    """Add column gradients (n, C*K*K, H_out*W_out) into dLdA (n, C, H, W).
+def _input_gradient(W, dLdZ, shape, stride, out_h, out_w):
+    """dLdA (shape) from dLdZ (N, C_out, H_out * W_out); the adjoint of Z.
 
-    The adjoint of ``_columns``: one strided slice per kernel offset (p, q),
-    never a loop over samples or pixels.
+    Kernel offset (p, q) sends W[:, :, p, q]^T @ dLdZ to the pixels
+    (stride*i + p, stride*j + q): one batched product and one strided add
+    per offset, into a buffer the size of the output, never a column-sized
+    array, and never a loop over samples or pixels.
     """
-    n, C = dLdA.shape[:2]
-    if kernel == 1 and stride == 1:
-        dLdA[...] = dcols.reshape(dLdA.shape)
-        return
+    N, C = shape[:2]
+    K = W.shape[2]
+    if K == 1 and stride == 1:
+        return np.matmul(np.ascontiguousarray(W[:, :, 0, 0].T),
+                         dLdZ).reshape(shape)
 
-    dcols = dcols.reshape(n, C, kernel, kernel, out_h, out_w)
+    # (K, K, C, C_out), contiguous: matmul is far slower on transposed views
+    taps = np.ascontiguousarray(W.transpose(2, 3, 1, 0))
+    dLdA = np.zeros(shape)
+    part = np.empty((N, C, out_h * out_w))
     rows = stride * (out_h - 1) + 1
     cols = stride * (out_w - 1) + 1
-    for p in range(kernel):
-        for q in range(kernel):
-            dLdA[:, :, p:p + rows:stride, q:q + cols:stride] += dcols[:, :, p, q]
+    for p in range(K):
+        for q in range(K):
+            np.matmul(taps[p, q], dLdZ, out=part)
+            dLdA[:, :, p:p + rows:stride, q:q + cols:stride] += \
+                part.reshape(N, C, out_h, out_w)
+    return dLdA
 
 
 class Conv2d(object):
@@ -313,8 +329,8 @@ class Conv2d(object):
         self._input_shape = None
 
     def forward(self, A):
-        padded, Z = self._pad_and_convolve(A)
-        self.conv2d_stride1._remember(padded, self.stride, Z.shape)
+        padded, Z, cols = self._pad_and_convolve(A)
+        self.conv2d_stride1._remember(padded, self.stride, Z.shape, cols)
         self._input_shape = padded.shape
         return Z
 
@@ -333,7 +349,7 @@ class Conv2d(object):
         return dLdA
 
     def _pad_and_convolve(self, A):
-        """Check A; return (padded A, Z). Stores nothing.
+        """Check A; return (padded A, Z, cols). Stores nothing.
 
         ``ConvBlock`` calls this directly when it evaluates, so that an
         evaluation leaves what the last training forward stored.
@@ -352,7 +368,8 @@ class Conv2d(object):
             padded = A
 
         # convolve and downsample in one step
-        return padded, core._convolve(padded, self.stride)
+        Z, cols = core._convolve(padded, self.stride)
+        return padded, Z, cols
 
     def __repr__(self):
         core = self.conv2d_stride1
