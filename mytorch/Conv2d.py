@@ -28,7 +28,7 @@ else:
 
 # Largest column matrix (im2col buffer) built at once, in bytes. A batch
 # whose columns would be larger is processed a block of samples at a time.
-COLUMN_BUDGET = 16 * 2 ** 20
+COLUMN_BUDGET = 8 * 2 ** 20
 
 
 def _check_int(layer, name, value, smallest=1):
@@ -176,13 +176,12 @@ class Conv2d_stride1(object):
         self.A = None
         self._stride = 1
         self._output_shape = None
-        self._cols = None
 
     def forward(self, A):
         A = _check_input(type(self).__name__, A, self.in_channels,
                          self.kernel_size, 0)
-        Z, cols = self._convolve(A, 1)
-        self._remember(A, 1, Z.shape, cols)
+        Z = self._convolve(A, 1)
+        self._remember(A, 1, Z.shape)
         return Z
 
     def backward(self, dLdZ):
@@ -190,10 +189,9 @@ class Conv2d_stride1(object):
         return self._backward(dLdZ)
 
     def _convolve(self, A, stride):
-        """(Z, cols) for a checked float64 A, with only every stride-th output.
+        """Z for a checked float64 A, keeping only every stride-th output.
 
-        ``cols`` is the column matrix when it was built in one block (else
-        None). Pure: stores nothing (``_remember`` does, for ``backward``).
+        Pure: stores nothing (``_remember`` does, for ``backward``).
         """
         N, C, H, W = A.shape
         K = self.kernel_size
@@ -203,21 +201,22 @@ class Conv2d_stride1(object):
 
         # one matrix product per block of samples, written straight into Z
         Z = np.empty((N, self.out_channels, out_h * out_w))
-        blocks = _blocks(A, K, stride, out_h, out_w)
-        for block in blocks:
+        for block in _blocks(A, K, stride, out_h, out_w):
             cols = _columns(A[block], K, stride, out_h, out_w)
             np.matmul(weights, cols, out=Z[block])
         Z += self.b[:, None]
+        return Z.reshape(N, self.out_channels, out_h, out_w)
 
-        Z = Z.reshape(N, self.out_channels, out_h, out_w)
-        return Z, (cols if len(blocks) == 1 else None)
-
-    def _remember(self, A, stride, output_shape, cols):
+    def _remember(self, A, stride, output_shape):
         self.A, self._stride, self._output_shape = A, stride, output_shape
-        self._cols = cols
 
-    def _backward(self, dLdZ):
-        """dLdA for the last forward's A; sets dLdW and dLdb."""
+    def _backward(self, dLdZ, crop=0):
+        """dLdA for the last forward's A; sets dLdW and dLdb.
+
+        With ``crop``, the gradient of A[:, :, crop:-crop, crop:-crop] only:
+        ``Conv2d`` undoes its zero padding this way without building the
+        padded gradient.
+        """
         A, stride, K = self.A, self._stride, self.kernel_size
         N, C, H, W = A.shape
         _, C_out, out_h, out_w = dLdZ.shape
@@ -226,19 +225,13 @@ class Conv2d_stride1(object):
         # bias gradient: sum over samples and output pixels
         dLdb = dLdZ.sum(axis=(0, 2))
 
-        # weight gradient: against the forward's columns (rebuilt if they
-        # did not fit in one block)
-        if self._cols is not None:
-            dLdW = np.matmul(dLdZ, self._cols.transpose(0, 2, 1)).sum(0)
-        else:
-            dLdW = np.zeros((C_out, C * K * K))
-            for block in _blocks(A, K, stride, out_h, out_w):
-                cols = _columns(A[block], K, stride, out_h, out_w)
-                dLdW += np.matmul(dLdZ[block],
-                                  cols.transpose(0, 2, 1)).sum(0)
+        # weight gradient: against the columns, rebuilt a block at a time
+        dLdW = _weight_gradient(A, dLdZ, K, stride, out_h, out_w)
 
-        # input gradient: one product per kernel offset, added into dLdA
-        dLdA = _input_gradient(self.W, dLdZ, A.shape, stride, out_h, out_w)
+        # input gradient: one product per kernel offset
+        shape = (N, C, H - 2 * crop, W - 2 * crop)
+        dLdA = _input_gradient(self.W, dLdZ, shape, stride, crop,
+                               out_h, out_w)
 
         self.dLdW = dLdW.reshape(self.W.shape)
         self.dLdb = dLdb
@@ -250,32 +243,57 @@ class Conv2d_stride1(object):
             self.kernel_size)
 
 
-def _input_gradient(W, dLdZ, shape, stride, out_h, out_w):
-    """dLdA (shape) from dLdZ (N, C_out, H_out * W_out); the adjoint of Z.
+def _weight_gradient(A, dLdZ, kernel, stride, out_h, out_w):
+    """dLdW as (C_out, C_in * K * K): dLdZ times the columns, summed."""
+    dLdW = np.zeros((dLdZ.shape[1], A.shape[1] * kernel * kernel))
+    for block in _blocks(A, kernel, stride, out_h, out_w):
+        cols = _columns(A[block], kernel, stride, out_h, out_w)
+        dLdW += np.matmul(dLdZ[block], cols.transpose(0, 2, 1)).sum(0)
+    return dLdW
 
-    Kernel offset (p, q) sends W[:, :, p, q]^T @ dLdZ to the pixels
-    (stride*i + p, stride*j + q): one batched product and one strided add
-    per offset, into a buffer the size of the output, never a column-sized
-    array, and never a loop over samples or pixels.
+
+def _input_gradient(W, dLdZ, shape, stride, crop, out_h, out_w):
+    """dLdA of the given shape from dLdZ (N, C_out, H_out * W_out).
+
+    Kernel offset (p, q) sends W[:, :, p, q]^T @ dLdZ to the input pixels
+    (stride*i + p - crop, stride*j + q - crop) that exist: one batched
+    product and one strided add per offset, into a buffer the size of the
+    output. No column-sized array, no loop over samples or pixels.
     """
     N, C = shape[:2]
     K = W.shape[2]
-    if K == 1 and stride == 1:
+    if K == 1 and stride == 1 and crop == 0:
         return np.matmul(np.ascontiguousarray(W[:, :, 0, 0].T),
                          dLdZ).reshape(shape)
 
     # (K, K, C, C_out), contiguous: matmul is far slower on transposed views
     taps = np.ascontiguousarray(W.transpose(2, 3, 1, 0))
     dLdA = np.zeros(shape)
-    part = np.empty((N, C, out_h * out_w))
-    rows = stride * (out_h - 1) + 1
-    cols = stride * (out_w - 1) + 1
+    part = np.empty((N, C, out_h, out_w))
     for p in range(K):
+        rows, kept_rows = _hits(p - crop, stride, out_h, shape[2])
         for q in range(K):
-            np.matmul(taps[p, q], dLdZ, out=part)
-            dLdA[:, :, p:p + rows:stride, q:q + cols:stride] += \
-                part.reshape(N, C, out_h, out_w)
+            cols, kept_cols = _hits(q - crop, stride, out_w, shape[3])
+            if rows is None or cols is None:
+                continue
+            np.matmul(taps[p, q], dLdZ, out=part.reshape(N, C, -1))
+            dLdA[:, :, rows, cols] += part[:, :, kept_rows, kept_cols]
     return dLdA
+
+
+def _hits(offset, stride, count, size):
+    """Where outputs 0..count-1 land at index stride*i + offset in [0, size).
+
+    Returns (slice of the input axis, slice of the output axis), or
+    (None, None) when no output lands inside.
+    """
+    first = max(0, -(offset // stride))        # smallest i with index >= 0
+    last = min(count - 1, (size - 1 - offset) // stride)
+    if last < first:
+        return None, None
+    start = stride * first + offset
+    return (slice(start, stride * last + offset + 1, stride),
+            slice(first, last + 1))
 
 
 class Conv2d(object):
@@ -329,8 +347,8 @@ class Conv2d(object):
         self._input_shape = None
 
     def forward(self, A):
-        padded, Z, cols = self._pad_and_convolve(A)
-        self.conv2d_stride1._remember(padded, self.stride, Z.shape, cols)
+        padded, Z = self._pad_and_convolve(A)
+        self.conv2d_stride1._remember(padded, self.stride, Z.shape)
         self._input_shape = padded.shape
         return Z
 
@@ -339,17 +357,12 @@ class Conv2d(object):
         shape = core._output_shape if self._input_shape else None
         dLdZ = _check_grad(type(self).__name__, dLdZ, shape)
 
-        # undo downsample and convolve
-        dLdA = core._backward(dLdZ)
-
-        # undo pad
-        p = self.pad
-        if p:
-            dLdA = dLdA[:, :, p:-p, p:-p].copy()
-        return dLdA
+        # undo downsample, convolve and pad: the gradient of the padding
+        # itself is never built
+        return core._backward(dLdZ, crop=self.pad)
 
     def _pad_and_convolve(self, A):
-        """Check A; return (padded A, Z, cols). Stores nothing.
+        """Check A; return (padded A, Z). Stores nothing.
 
         ``ConvBlock`` calls this directly when it evaluates, so that an
         evaluation leaves what the last training forward stored.
@@ -368,8 +381,7 @@ class Conv2d(object):
             padded = A
 
         # convolve and downsample in one step
-        Z, cols = core._convolve(padded, self.stride)
-        return padded, Z, cols
+        return padded, core._convolve(padded, self.stride)
 
     def __repr__(self):
         core = self.conv2d_stride1

@@ -29,7 +29,6 @@ class _Activation(object):
                              "dimensions, got shape {}"
                              .format(type(self).__name__, self.min_ndim,
                                      Z.shape))
-        self.Z = Z
         self.A = self._forward(Z)
         return self.A
 
@@ -125,6 +124,7 @@ class GELU(_Activation):
     """
 
     def _forward(self, Z):
+        self.Z = Z
         self.Phi = 0.5 * (1.0 + _erf(Z / math.sqrt(2.0)))
         return Z * self.Phi
 

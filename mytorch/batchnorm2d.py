@@ -37,8 +37,9 @@ class BatchNorm2d(object):
         BW, Bb (1, C, 1, 1): scale (ones) and shift (zeros).
         dLdBW, dLdBb (1, C, 1, 1): their gradients, set by each backward.
         running_M, running_V (1, C, 1, 1): zeros and ones at first.
-        Z, NZ (N, C, H, W): input and normalised input of the last training
-            forward; M, V (1, C, 1, 1): its batch statistics.
+        NZ (N, C, H, W): the normalised input of the last training forward;
+            M, V (1, C, 1, 1): its batch statistics. (``backward`` needs
+            nothing else, so the input itself is not kept.)
 
     >>> bn = BatchNorm2d(1)
     >>> bn.forward(np.array([1., 3.]).reshape(1, 1, 1, 2)).ravel()
@@ -74,7 +75,7 @@ class BatchNorm2d(object):
         self.running_M = np.zeros(shape)
         self.running_V = np.ones(shape)
 
-        self.Z = self.NZ = self.M = self.V = None
+        self.NZ = self.M = self.V = None
 
     def __call__(self, Z, eval=False):
         return self.forward(Z, eval)
@@ -106,7 +107,7 @@ class BatchNorm2d(object):
 
         # remember, and update the running averages
         M, V = M.reshape(1, C, 1, 1), V.reshape(1, C, 1, 1)
-        self.Z, self.NZ, self.M, self.V = Z, NZ, M, V
+        self.NZ, self.M, self.V = NZ, M, V
         self.running_M = self.alpha * self.running_M + (1 - self.alpha) * M
         self.running_V = self.alpha * self.running_V + (1 - self.alpha) * V
 
