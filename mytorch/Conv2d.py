@@ -5,11 +5,18 @@ Both compute a cross-correlation, as PyTorch's ``conv2d`` does::
     Z[n, o, i, j] = b[o] + sum over c, p, q of
                     W[o, c, p, q] * A[n, c, stride*i + p, stride*j + q]
 
-Each direction (output, input gradient, weight gradient) is one matrix
-product per block of samples over a strided window view of the input
-(im2col). Outputs that a stride would throw away are never computed, and the
-column matrix is built in blocks of at most ``COLUMN_BUDGET`` bytes so that
-large batches do not need a copy of the input nine times over.
+How it is computed, with no Python loop over samples or pixels:
+
+- output and weight gradient: one matrix product with the column matrix
+  (im2col) of a strided window view of the input. The columns are built a
+  block of samples at a time, at most ``COLUMN_BUDGET`` bytes, so a large
+  batch never holds a copy of its input K*K times over; a 1x1 stride-1
+  kernel needs no copy at all.
+- input gradient: for each kernel offset (p, q), one product
+  W[:, :, p, q]^T @ dLdZ added into a strided slice of dLdA. The
+  column-sized gradient is never built.
+- outputs that a stride would throw away are never computed, and the
+  gradient of the zero padding is never built.
 """
 import numbers
 import os
