@@ -8,7 +8,6 @@ added -- draws no random numbers, and a later backward returns what it
 would have returned had the failed call never happened.
 """
 import copy
-import math
 import re
 
 import numpy as np
@@ -21,53 +20,7 @@ from dropout2d import Dropout2d
 from resampling import Downsample1d, Downsample2d, Upsample1d, Upsample2d
 from resnet import ConvBlock, ResBlock
 
-
-# --------------------------------------------------------------------------
-# state snapshots
-# --------------------------------------------------------------------------
-
-def snapshot(obj, prefix="", out=None, seen=None):
-    """Every attribute of obj and of the layers it holds, arrays copied.
-
-    Keys are dotted paths ("convolution_layers[0].layers[1].running_M").
-    """
-    out = {} if out is None else out
-    seen = set() if seen is None else seen
-    if id(obj) in seen:
-        return out
-    seen.add(id(obj))
-    for name, value in sorted(vars(obj).items()):
-        key = prefix + name
-        if isinstance(value, list):
-            out[key + ".len"] = len(value)
-            for i, item in enumerate(value):
-                snap_value(item, "{}[{}]".format(key, i), out, seen)
-        else:
-            snap_value(value, key, out, seen)
-    return out
-
-
-def snap_value(value, key, out, seen):
-    if isinstance(value, np.ndarray):
-        out[key] = value.copy()
-    elif hasattr(value, "__dict__") and (not callable(value)
-                                         or hasattr(value, "forward")):
-        out[key + ".type"] = type(value).__name__
-        snapshot(value, key + ".", out, seen)
-    elif callable(value):
-        out[key] = ("callable", id(value))
-    else:
-        out[key] = value
-
-
-def same_value(a, b):
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
-                and a.dtype == b.dtype and a.shape == b.shape
-                and np.array_equal(a, b))
-    if isinstance(a, float) and isinstance(b, float):
-        return a == b or (math.isnan(a) and math.isnan(b))
-    return type(a) == type(b) and a == b
+from _state import same_value, snapshot
 
 
 def assert_same_state(before, after):
