@@ -61,6 +61,9 @@ def _check_input(layer, A, channels, kernel, padding):
         raise ValueError("{}: expected 4D input (N, C_in, H_in, W_in), got "
                          "{}D input with shape {}".format(layer, A.ndim,
                                                           A.shape))
+    if A.size == 0:
+        raise ValueError("{}: expected a non-empty input, got shape {}"
+                         .format(layer, A.shape))
     if A.shape[1] != channels:
         raise ValueError("{}: expected {} input channels, got {} (input "
                          "shape {})".format(layer, channels, A.shape[1],

@@ -29,6 +29,9 @@ class _Activation(object):
                              "dimensions, got shape {}"
                              .format(type(self).__name__, self.min_ndim,
                                      Z.shape))
+        if Z.size == 0:
+            raise ValueError("{}: expected a non-empty input, got shape {}"
+                             .format(type(self).__name__, Z.shape))
         self.A = self._forward(Z)
         return self.A
 

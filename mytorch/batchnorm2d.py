@@ -90,6 +90,10 @@ class BatchNorm2d(object):
             raise ValueError("BatchNorm2d: expected {} channels, got {} "
                              "(input shape {})".format(self.num_features,
                                                        Z.shape[1], Z.shape))
+        if Z.size == 0:
+            raise ValueError("BatchNorm2d: expected a non-empty input (the "
+                             "statistics need N*H*W >= 1), got shape {}"
+                             .format(Z.shape))
         if eval:
             NZ = (Z - self.running_M) / np.sqrt(self.running_V + self.eps)
             return self._scale_shift(NZ)

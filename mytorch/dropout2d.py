@@ -56,6 +56,9 @@ class Dropout2d(object):
             raise ValueError("Dropout2d: expected 4D input (N, C, H, W), got "
                              "{}D input with shape {}".format(checked.ndim,
                                                               checked.shape))
+        if checked.size == 0:
+            raise ValueError("Dropout2d: expected a non-empty input, got "
+                             "shape {}".format(checked.shape))
         if eval:
             return checked.copy()
         x = checked

@@ -28,6 +28,9 @@ def _check_array(layer, name, x, ndim, letters):
     if x.ndim != ndim:
         raise ValueError("{}: expected {}D input {}, got {}D input with shape "
                          "{}".format(layer, ndim, letters, x.ndim, x.shape))
+    if x.size == 0:
+        raise ValueError("{}: expected a non-empty input, got shape {}"
+                         .format(layer, x.shape))
     return x
 
 

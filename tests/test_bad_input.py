@@ -370,3 +370,32 @@ def test_input_smaller_than_kernel_before_padding_is_accepted(shape):
     # K = 4 (Conv2d) and K = 3 (padding 1): H + 2*padding >= K in both
     conv = Conv2d(3, 2, 4 if shape[2] == 2 else 3, stride=2, padding=1)
     assert conv.forward(np.ones(shape)).shape == (2, 2, 1, 1)
+
+
+def empty_shapes(shape):
+    """The spec's input shape with one axis at a time set to zero."""
+    return [shape[:i] + (0,) + shape[i + 1:] for i in range(len(shape))]
+
+
+EMPTY_CASES = [(spec, shape) for spec in SPECS
+               for shape in empty_shapes(spec.shape)]
+
+
+@pytest.mark.parametrize(
+    "spec, shape", EMPTY_CASES,
+    ids=["{}-{}".format(s.name, "x".join(map(str, shape)))
+         for s, shape in EMPTY_CASES])
+def test_empty_input_raises_and_changes_nothing(spec, shape):
+    """An axis of size 0 (no sample, no channel, no pixel) is refused.
+
+    BatchNorm2d would otherwise average nothing into its running statistics
+    (NaN for good), and Conv2d would fail later inside NumPy.
+    """
+    layer = spec.make()
+    spec.forward(layer, good_input(spec))
+    before = snapshot(layer)
+
+    with pytest.raises(ValueError, match="^{}: expected ".format(
+            spec.cls_name)):
+        spec.forward(layer, np.ones(shape))
+    assert_same_state(before, snapshot(layer))
