@@ -76,6 +76,9 @@ class ConvBlock(object):
         return Z
 
     def backward(self, dLdZ):
+        if self._output_shape is None:
+            raise ValueError("ConvBlock: backward called before forward (a "
+                             "training one: eval=True stores nothing)")
         dLdZ = _check_grad("ConvBlock", dLdZ, self._output_shape)
         conv, norm = self.layers
         return conv.backward(norm.backward(dLdZ))
@@ -174,6 +177,9 @@ class ResBlock(object):
         return out
 
     def backward(self, dLdZ):
+        if self._output_shape is None:
+            raise ValueError("ResBlock: backward called before forward (a "
+                             "training one: eval=True stores nothing)")
         dLdZ = _check_grad("ResBlock", dLdZ, self._output_shape)
         first, relu, second = self.convolution_layers
 

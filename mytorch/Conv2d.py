@@ -92,7 +92,14 @@ def _check_grad(layer, dLdZ, shape):
 
 def _init(layer, fn, shape, default, what):
     """Call an init function (or the default) and check what it returns."""
-    value = default(shape) if fn is None else fn(*shape)
+    if fn is not None and not callable(fn):
+        raise TypeError("{}: expected {} to be a function called as fn{}, "
+                        "got {!r}".format(layer, what, shape, type(fn)))
+    value = np.asarray(default(shape) if fn is None else fn(*shape))
+    if value.dtype.kind not in "iuf":
+        raise TypeError("{}: expected {} to return a real-valued array of "
+                        "shape {}, got dtype {}".format(layer, what, shape,
+                                                        value.dtype))
     value = np.array(value, dtype=np.float64)
     if value.shape != shape:
         raise ValueError("{}: expected {} to return an array of shape {}, "

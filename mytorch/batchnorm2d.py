@@ -120,7 +120,8 @@ class BatchNorm2d(object):
 
     def backward(self, dLdBZ):
         if self.NZ is None:
-            raise ValueError("BatchNorm2d: backward called before forward")
+            raise ValueError("BatchNorm2d: backward called before forward "
+                             "(a training one: eval=True stores nothing)")
         dLdBZ = self._check(dLdBZ, "dLdBZ")
         if dLdBZ.shape != self.NZ.shape:
             raise ValueError("BatchNorm2d: expected dLdBZ of shape {} (the "

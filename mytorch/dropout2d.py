@@ -71,7 +71,8 @@ class Dropout2d(object):
 
     def backward(self, delta):
         if self.mask is None:
-            raise ValueError("Dropout2d: backward called before forward")
+            raise ValueError("Dropout2d: backward called before forward "
+                             "(a training one: eval=True stores nothing)")
         delta = self._check(delta, "delta")
         if delta.shape != self._output_shape:
             raise ValueError("Dropout2d: expected delta of shape {} (the "
