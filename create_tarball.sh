@@ -5,8 +5,11 @@
 #
 # Preflight: the six files are present and compile; they import only NumPy,
 # the standard library and each other, and use no NumPy API newer than 1.18
-# (Autolab runs NumPy 1.18.5); importing them the course's way works. On any
-# problem it says what and writes nothing, unless --force is given. Files in
+# nor Python newer than 3.8 (Autolab runs Python 3.8 with NumPy 1.18.5);
+# importing them the course's way works (only mytorch/ and models/ on
+# sys.path, so `import mytorch.X` fails as it does on Autolab). On any
+# problem it says what and writes nothing, unless --force is given. A course
+# file that is a symbolic link is packed as the file it points to. Files in
 # mytorch/ and models/ other than the six are never packed (the course
 # forbids adding files); litter listed in exclude.txt is ignored, anything
 # else is pointed out. POSIX sh: runs the same on Linux and macOS.
@@ -26,7 +29,7 @@ for arg in "$@"; do
     case $arg in
         -f|--force) force=1 ;;
         -h|--help) usage; exit 0 ;;
-        *) usage >&2; exit 2 ;;
+        *) echo "unknown option: $arg" >&2; usage >&2; exit 2 ;;
     esac
 done
 
@@ -54,6 +57,11 @@ present=""
 for f in $FILES; do
     if [ -f "$f" ]; then
         present="$present $f"
+        if [ -h "$f" ]; then
+            echo "  note: $f is a symbolic link; its target is packed"
+        fi
+    elif [ -h "$f" ]; then
+        problem "$f is a symbolic link to a file that does not exist"
     else
         problem "$f is missing"
     fi
@@ -90,8 +98,12 @@ with open(path, "rb") as handle:
     if ! "$PY" -c "import numpy" >/dev/null 2>&1; then
         echo "  note: $PY has no NumPy, so importing the files is not tried"
     elif [ "$problems" -eq 0 ]; then
-        if ! err=$("$PY" -B -c 'import sys
-sys.path[:0] = ["mytorch", "models"]
+        # like Autolab's runner: mytorch/ and models/ on sys.path, but not
+        # this folder (python -c puts it first), so `import mytorch.X` fails
+        if ! err=$("$PY" -B -c 'import os, sys
+here = os.path.realpath(os.getcwd())
+sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != here]
+sys.path += [os.path.join(here, "mytorch"), os.path.join(here, "models")]
 import dropout2d, batchnorm2d, resnet' 2>&1); then
             problem "importing the modules fails:"
             printf '%s\n' "$err" | tail -n 4 | sed 's/^/      /'
@@ -113,7 +125,8 @@ is_litter() {
     IFS=$old_ifs
     return 1
 }
-for f in $(find mytorch models -type f 2>/dev/null | sort); do
+# one name a line, so names with spaces stay whole
+find mytorch models -type f 2>/dev/null | sort | while IFS= read -r f; do
     case " $(echo $FILES) " in *" $f "*) continue ;; esac
     if [ -f exclude.txt ] && is_litter "$f"; then
         continue
@@ -144,9 +157,10 @@ fi
 tmp="$TARBALL.tmp.$$"
 exclude=""
 [ -f exclude.txt ] && exclude="-X exclude.txt"
-# COPYFILE_DISABLE keeps macOS tar from adding ._ metadata files
+# COPYFILE_DISABLE keeps macOS tar from adding ._ metadata files; -h packs
+# what a symbolic link points to (GNU tar and bsdtar both read it so)
 # shellcheck disable=SC2086
-if ! COPYFILE_DISABLE=1 tar -cf "$tmp" $exclude $present; then
+if ! COPYFILE_DISABLE=1 tar -chf "$tmp" $exclude $present; then
     rm -f "$tmp"
     echo "tar failed; $TARBALL not written."
     exit 1

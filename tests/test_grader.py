@@ -8,11 +8,14 @@ finds the code, its options, and the diagnosis printed on failure.
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
-from test_grader_support import (FULL, GRADER_DIR, ROOT, RUNNER, copy_library,
-                                 patched_root, py38_python, run_grader)
+from test_grader_support import (FULL, GRADER_DIR, ROOT, RUNNER, child_env,
+                                 copy_library, patched_root, py38_python,
+                                 run_grader)
 
 JSON_LINE = '{"scores": {"Dropout2d": 5, "BatchNorm2d": 5, "Resnet": 5}}'
 
@@ -106,9 +109,10 @@ def test_root_option_and_environment_variable(tmp_path):
     by_env = run_grader("--section", "Dropout2d",
                         env={"HW2_GRADER_ROOT": str(root)})
     assert "grading %s " % root in by_env.stdout
-    # the root really is the one graded: an empty folder scores nothing
+    # the root really is the one graded: empty course folders score nothing
     empty = tmp_path / "empty"
-    empty.mkdir()
+    (empty / "mytorch").mkdir(parents=True)
+    (empty / "models").mkdir()
     nothing = run_grader(root=empty)
     assert nothing.returncode == 1
     assert nothing.scores == {"Dropout2d": 0, "BatchNorm2d": 0, "Resnet": 0}
@@ -125,6 +129,71 @@ def test_grader_copied_beside_a_library_finds_it_two_folders_up(tmp_path):
                         cwd=str(tmp_path))
     assert result.returncode == 0, result
     assert "grading %s " % root in result.stdout
+
+
+def test_symlinked_runner_still_finds_its_helpers(tmp_path):
+    link = tmp_path / "runner.py"
+    os.symlink(RUNNER, str(link))
+    result = run_grader("--section", "Dropout2d", runner=str(link),
+                        cwd=str(tmp_path))
+    assert result.returncode == 0, result
+    assert "grading %s " % ROOT in result.stdout
+
+
+# Usage and installation problems exit 2 (as the docstring says), with a
+# message saying what is wrong and no JSON line: nothing was graded.
+
+def _usage_error(result, *words):
+    assert result.returncode == 2, result
+    assert result.stdout == "", result
+    for word in words:
+        assert word in result.stderr, (word, result)
+
+
+def test_a_root_that_does_not_exist_is_a_usage_error(tmp_path):
+    missing = tmp_path / "nowhere"
+    _usage_error(run_grader(root=missing),
+                 "--root %s: no such folder" % missing)
+    _usage_error(run_grader(env={"HW2_GRADER_ROOT": str(missing)}),
+                 "$HW2_GRADER_ROOT %s: no such folder" % missing)
+
+
+@pytest.mark.parametrize("present", [(), ("mytorch",), ("models",)],
+                         ids=["neither", "no-models", "no-mytorch"])
+def test_a_root_without_the_course_folders_is_a_usage_error(tmp_path,
+                                                            present):
+    for sub in present:
+        (tmp_path / sub).mkdir()
+    missing = [s + "/" for s in ("mytorch", "models") if s not in present]
+    _usage_error(run_grader(root=tmp_path),
+                 "--root %s has no %s folder" % (tmp_path,
+                                                 " and no ".join(missing)))
+
+
+@pytest.mark.parametrize("args", [["--bogus"], ["--root"],
+                                  ["--section", "Conv2d"]],
+                         ids=["unknown-option", "root-without-folder",
+                              "unknown-section"])
+def test_bad_options_are_usage_errors(args):
+    _usage_error(run_grader(*args), "usage:")
+
+
+def test_no_numpy_is_an_installation_error(tmp_path):
+    # python -S leaves site-packages, and so NumPy, off sys.path
+    probe = subprocess.run([sys.executable, "-S", "-c", "import numpy"],
+                           env=child_env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    if probe.returncode == 0:
+        pytest.skip("NumPy is importable without site-packages here")
+    proc = subprocess.run([sys.executable, "-S", RUNNER], cwd=str(tmp_path),
+                          env=child_env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert "NumPy is not installed" in proc.stderr
+    assert "pip install numpy" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_missing_expected_values_are_a_grader_error(tmp_path):
@@ -361,3 +430,88 @@ print("imported")
     assert result.stdout == '{"scores": {"Dropout2d": 5}}\n'
     assert "debug" in result.stderr
 
+
+
+# ------------------------------ the exit status follows the JSON scores
+
+@pytest.mark.parametrize("json_mode", [False, True], ids=["text", "json"])
+def test_import_error_of_a_module_not_graded_fails_and_is_shown(
+        tmp_path, json_mode):
+    # Autolab imports every module before grading: a syntax error in
+    # batchnorm2d.py zeroes Dropout2d too, though Dropout2d's checks pass.
+    root = patched_root(tmp_path, "mytorch/batchnorm2d.py", "x = (\n")
+    args = ["--section", "Dropout2d"] + (["--json"] if json_mode else [])
+    result = run_grader(*args, root=root)
+    assert result.scores == {"Dropout2d": 0}, result
+    assert result.returncode == 1, result
+    said = " ".join((result.stderr if json_mode else result.stdout).split())
+    assert "ERROR import batchnorm2d" in said, result
+    assert "SyntaxError raised during import batchnorm2d" in said, result
+    assert "mytorch/batchnorm2d.py, line" in said, result
+    assert "AUTOLAB WOULD STOP HERE" in said, result
+    # resnet imports batchnorm2d: shown too, pointing back to the first
+    assert ("Autolab would stop here too (its run already stopped at import "
+            "batchnorm2d)" in said), result
+
+
+def test_missing_module_of_another_section_fails(tmp_path):
+    root = copy_library(tmp_path / "root")
+    os.remove(os.path.join(str(root), "models", "resnet.py"))
+    result = run_grader("--section", "Dropout2d", root=root)
+    assert result.scores == {"Dropout2d": 0}, result
+    assert result.returncode == 1, result
+    assert "ModuleNotFoundError raised during import resnet" in result.flat
+    assert "No module named 'resnet'" in result.stdout
+
+
+def test_sections_never_graded_are_not_given_a_would_be_score(tmp_path):
+    root = patched_root(tmp_path, "mytorch/batchnorm2d.py", "x = (\n")
+    result = run_grader(root=root)
+    assert ("would score: Dropout2d 5/5, BatchNorm2d not graded (import "
+            "failed), Resnet not graded (import failed)" in result.flat
+            ), result
+    assert "BatchNorm2d 0/5" not in result.flat, result
+
+
+# --------------------------------------- Autolab's sys.path, not ours
+
+PACKAGE_STYLE_IMPORT = """
+from mytorch.Conv2d import Conv2d
+"""
+
+
+def test_package_style_import_fails_as_it_does_on_autolab(tmp_path):
+    # Autolab's runner puts mytorch/ and models/ on sys.path, not the
+    # folder holding them: `import mytorch.X` fails there, so Autolab
+    # records nothing.
+    root = patched_root(tmp_path, "models/resnet.py", PACKAGE_STYLE_IMPORT)
+    result = run_grader(root=root)
+    assert result.returncode == 1, result
+    assert result.scores == {"Dropout2d": 0, "BatchNorm2d": 0, "Resnet": 0}
+    assert ("ModuleNotFoundError raised during import resnet"
+            in result.stdout), result
+    assert "No module named 'mytorch'" in result.stdout
+    assert "models/resnet.py, line" in result.stdout
+    assert ("hint: Autolab puts only the folders mytorch/ and models/ on "
+            "sys.path" in result.flat), result
+    assert "AUTOLAB WOULD RECORD NO SCORES" in result.stdout
+
+
+def test_grader_puts_only_the_course_folders_on_sys_path(tmp_path):
+    code = """
+import sys as _sys
+print("SYSPATH", repr(_sys.path))
+"""
+    root = patched_root(tmp_path, "mytorch/dropout2d.py", code)
+    result = run_grader("--section", "Dropout2d", root=root,
+                        cwd=str(root))
+    assert result.returncode == 0, result
+    line = [l for l in result.stdout.splitlines()
+            if l.startswith("SYSPATH ")]
+    assert len(line) == 1, result
+    path = [os.path.realpath(p or os.curdir)
+            for p in eval(line[0][len("SYSPATH "):])]
+    top = os.path.realpath(str(root))
+    assert top not in path, path
+    assert os.path.join(top, "mytorch") in path
+    assert os.path.join(top, "models") in path

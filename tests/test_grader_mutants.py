@@ -324,11 +324,14 @@ def test_input_scaled_in_place_passes_autolab_but_is_noted(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["identity_shortcut_ignored",
-                                  "downsample2d_backward_odd"])
+                                  "downsample2d_backward_odd",
+                                  "conv_dLdW_accumulated"])
 def test_bugs_the_scored_sections_cannot_see(name, tmp_path):
     # The scored ResBlock has a convolution shortcut, and this library's
     # Conv2d folds the downsampling into the convolution without calling
-    # Downsample2d: both bugs keep 15/15 (--thorough below catches them).
+    # Downsample2d; every scored layer runs backward once, so a dLdW that
+    # accumulates is right the first time: all three bugs keep 15/15
+    # (--thorough below catches them).
     result, _ = grade(name, tmp_path)
     assert result.returncode == 0, result
     assert result.stderr == "", result
@@ -389,3 +392,40 @@ def test_thorough_catches_the_input_scaled_in_place(tmp_path):
     assert report["Dropout2d / Dropout2d / eval"] == "PASS", result
     assert (result.entry("FAIL  Dropout2d / Dropout2d vs torch")
             == "forward changed the caller's input array in place"), result
+
+
+@pytest.mark.torch
+def test_thorough_catches_dLdW_accumulated_on_repeated_backward(tmp_path):
+    result, _ = grade("conv_dLdW_accumulated", tmp_path, "--thorough",
+                      "--section", "Resnet")
+    assert result.returncode == 1, result
+    assert result.scores == {"Resnet": 5}
+    report = result.thorough()
+    failed = sorted(k for k, v in report.items() if v == "FAIL")
+    # Conv2d and ResBlock hold a Conv2d_stride1: the doubled dLdW shows
+    # wherever it sits, named by its path from the layer
+    assert failed == ["Resnet / Conv2d vs torch",
+                      "Resnet / Conv2d_stride1 vs torch",
+                      "Resnet / ResBlock vs torch (convolution shortcut)",
+                      "Resnet / ResBlock vs torch (identity shortcut)"
+                      ], result
+    assert result.entry("FAIL  Resnet / Conv2d_stride1 vs torch").startswith(
+        "repeated backward dLdW: max abs error"), result
+    assert result.entry("FAIL  Resnet / Conv2d vs torch").startswith(
+        "repeated backward conv2d_stride1.dLdW: max abs error"), result
+    assert ("repeated backward convolution_layers[0].layers[0]."
+            "conv2d_stride1.dLdW" in result.entry(
+                "FAIL  Resnet / ResBlock vs torch (identity shortcut)")
+            ), result
+    # the gradient checks run backward once: still right
+    assert report["Resnet / Conv2d / gradient check"] == "PASS"
+
+
+@pytest.mark.torch
+def test_thorough_prints_shapes_as_plain_integers(tmp_path):
+    result, _ = grade("dropout_backward_unscaled", tmp_path, "--thorough",
+                      "--section", "Dropout2d")
+    entry = result.entry("FAIL  Dropout2d / Dropout2d vs torch")
+    assert re.match(r"backward p=[\d.]+ shape \(\d+, \d+, \d+, \d+\): ",
+                    entry), entry
+    assert "int64" not in result.stdout, result

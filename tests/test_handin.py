@@ -151,3 +151,77 @@ def test_exclude_lists_litter_only():
     for name in COURSE_FILES:
         for part in name.split("/"):
             assert not any(fnmatch.fnmatch(part, p) for p in patterns), name
+
+
+def test_refuses_code_python_3_8_cannot_run_unless_forced(tmp_path):
+    top = _workdir(tmp_path)
+    with open(str(top / "mytorch" / "activation.py"), "a") as handle:
+        handle.write("\n\n_SHAPES: list[int] = []\n")
+    _refused(top, "PROBLEM: mytorch/activation.py:",
+             "list[...] needs Python 3.9")
+    proc = _run(top, "--force")
+    assert proc.returncode == 1, proc.stdout
+    assert "Writing handin.tar anyway (--force)" in proc.stdout
+    assert _members(top / "handin.tar") == sorted(COURSE_FILES)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10),
+                    reason="this Python cannot parse `match` at all")
+def test_refuses_syntax_python_3_8_cannot_parse(tmp_path):
+    top = _workdir(tmp_path)
+    with open(str(top / "mytorch" / "activation.py"), "a") as handle:
+        handle.write("\n\ndef _kind(x):\n    match x:\n        case _:\n"
+                     "            return 1\n")
+    _refused(top, "PROBLEM: mytorch/activation.py:",
+             "Python 3.8 (Autolab's) cannot parse this")
+
+
+def test_refuses_package_style_imports_autolab_cannot_resolve(tmp_path):
+    # Autolab has mytorch/ and models/ on sys.path, not the folder above
+    top = _workdir(tmp_path)
+    with open(str(top / "models" / "resnet.py"), "a") as handle:
+        handle.write("\nfrom mytorch.Conv2d import Conv2d\n")
+    _refused(top, "PROBLEM: importing the modules fails",
+             "No module named 'mytorch'")
+
+
+def test_a_symlinked_course_file_is_packed_as_its_contents(tmp_path):
+    top = _workdir(tmp_path)
+    real = tmp_path / "elsewhere" / "activation.py"
+    real.parent.mkdir()
+    shutil.move(str(top / "mytorch" / "activation.py"), str(real))
+    os.symlink(str(real), str(top / "mytorch" / "activation.py"))
+    proc = _run(top)
+    assert proc.returncode == 0, proc.stdout
+    assert "mytorch/activation.py is a symbolic link" in proc.stdout
+    with tarfile.open(str(top / "handin.tar")) as tar:
+        member = tar.getmember("mytorch/activation.py")
+        assert member.isfile(), member.type
+        packed = tar.extractfile(member).read()
+    assert packed == real.read_bytes()
+
+
+def test_a_dangling_symlink_is_a_problem(tmp_path):
+    top = _workdir(tmp_path)
+    os.remove(str(top / "mytorch" / "activation.py"))
+    os.symlink(str(tmp_path / "gone.py"),
+               str(top / "mytorch" / "activation.py"))
+    _refused(top, "PROBLEM: mytorch/activation.py is a symbolic link to a "
+                  "file that does not exist")
+
+
+def test_file_names_with_spaces_stay_whole(tmp_path):
+    top = _workdir(tmp_path)
+    (top / "mytorch" / "my notes.txt").write_text("mine")
+    proc = _run(top)
+    assert proc.returncode == 0, proc.stdout
+    assert "note: mytorch/my notes.txt is not packed" in proc.stdout
+    assert "mytorch/my is not packed" not in proc.stdout
+    assert _members(top / "handin.tar") == sorted(COURSE_FILES)
+
+
+def test_unknown_option_is_named(tmp_path):
+    top = _workdir(tmp_path)
+    proc = _run(top, "--bogus")
+    assert proc.returncode == 2
+    assert "unknown option: --bogus" in proc.stdout

@@ -18,6 +18,10 @@ integrity checks Autolab cannot see:
                  shortcut (in == out, filter 1, stride 1, padding 0);
                  ResBlock gradient check; inputs untouched; repeated backward
 
+A repeated backward must return the same gradient and leave every dLd*
+attribute (also those of the layers a layer holds) as the first call set
+it: set, not accumulated.
+
 Each line names the section, the class and the quantity, e.g.
 "BatchNorm2d / BatchNorm2d / running_V", so a failure says where to look.
 """
@@ -113,6 +117,49 @@ def _state(obj):
             if isinstance(v, (np.ndarray, int, float))}
 
 
+def _gradients(obj, prefix="", seen=None):
+    """{path: copy} of every dLd* array in obj and the layers it holds.
+
+    Follows attributes, lists and tuples (a ResBlock's ConvBlocks, their
+    Conv2d and its Conv2d_stride1), each object once.
+    """
+    seen = set() if seen is None else seen
+    found = {}
+    if id(obj) in seen:
+        return found
+    seen.add(id(obj))
+    if isinstance(obj, (list, tuple)):
+        items = [("%s[%d]" % (prefix, i), v) for i, v in enumerate(obj)]
+    elif hasattr(obj, "__dict__"):
+        items = [(prefix + "." + k if prefix else k, v)
+                 for k, v in vars(obj).items()]
+    else:
+        return found
+    for path, value in items:
+        name = path.rsplit(".", 1)[-1]
+        if isinstance(value, np.ndarray):
+            if name.startswith("dLd"):
+                found[path] = value.copy()
+        elif isinstance(value, (list, tuple)) or (
+                hasattr(value, "__dict__") and not isinstance(value, type)
+                and type(value).__module__ not in ("builtins", "numpy")):
+            found.update(_gradients(value, path, seen))
+    return found
+
+
+def _repeat_backward(layer, backward, grad, first):
+    """Call backward(grad) again; it must return first and set every dLd*
+    attribute to what the first call set (set, not accumulated)."""
+    before = _gradients(layer)
+    again = backward(grad)
+    _compare("repeated backward", again, first, 0, 0)
+    after = _gradients(layer)
+    for path in sorted(before):
+        if path in after:
+            _compare("repeated backward %s" % path, after[path],
+                     before[path], 0, 0)
+
+
 def _run_check(report, section, name, fn):
     """Run one check function; it returns a count or raises Problem."""
     try:
@@ -164,7 +211,7 @@ def dropout_checks(report, lib, rng):
 
     def versus_torch():
         for _ in range(CONFIGS):
-            shape = tuple(rng.randint(1, 6, size=4))
+            shape = tuple(int(v) for v in rng.randint(1, 6, size=4))
             p = float(rng.choice([0.0, 0.1, 0.5, 0.9]))
             x, delta = rng.randn(*shape), rng.randn(*shape)
             layer = Dropout2d(p=p)
@@ -179,8 +226,7 @@ def dropout_checks(report, lib, rng):
             _compare("forward p=%g shape %s" % (p, shape), out, ref)
             dx = _guarded("backward", layer.backward, delta)
             _compare("backward p=%g shape %s" % (p, shape), dx, xt.grad)
-            again = layer.backward(delta)
-            _compare("repeated backward", again, dx, 0, 0)
+            _repeat_backward(layer, layer.backward, delta, dx)
         return CONFIGS
 
     def gradcheck():
@@ -245,8 +291,7 @@ def batchnorm_checks(report, lib, rng):
                          w.grad.reshape(1, C, 1, 1))
                 _compare("dLdBb %s" % tag, bn.dLdBb,
                          b.grad.reshape(1, C, 1, 1))
-                again = bn.backward(delta)
-                _compare("repeated backward dLdZ", again, dZ, 0, 0)
+                _repeat_backward(bn, bn.backward, delta, dZ)
             ev = F.batch_norm(_t(Z), _t(rM.ravel()), _t(rV.ravel()),
                               training=False, eps=EPS)
             _compare("eval forward %s" % tag,
@@ -335,7 +380,7 @@ def conv_checks(report, lib, rng):
             _compare("dLdA " + tag, dA, a.grad)
             _compare("dLdW " + tag, params.dLdW, w.grad)
             _compare("dLdb " + tag, params.dLdb, b.grad)
-            _compare("repeated backward", layer.backward(dZ), dA, 0, 0)
+            _repeat_backward(layer, layer.backward, dZ, dA)
         return CONFIGS
 
     def gradcheck(stride1):
@@ -487,7 +532,7 @@ def resblock_checks(report, lib, rng):
         _compare("forward " + tag, _guarded("forward", block.forward, A), ref)
         dA = _guarded("backward", block.backward, G)
         _compare("backward " + tag, dA, a.grad)
-        _compare("repeated backward", block.backward(G), dA, 0, 0)
+        _repeat_backward(block, block.backward, G, dA)
 
     def conv_shortcut():
         for _ in range(CONFIGS):

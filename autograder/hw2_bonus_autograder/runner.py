@@ -19,10 +19,12 @@ then prints every section at 0, says which section stops Autolab and why,
 and still grades the other sections for information.
 
 Everything else is extra: failure diagnosis and hints, warnings on standard
-error (imports and NumPy API Autolab does not have), per-section times, and
---thorough (needs PyTorch). Exit status: 0 when every graded section passes
-(and, with --thorough, every thorough check), 1 otherwise, 2 for a usage or
-installation problem of the grader itself.
+error (imports, NumPy API and Python features Autolab's Python 3.8 with
+NumPy 1.18.5 does not have), per-section times, and
+--thorough (needs PyTorch). Exit status: 0 when every score on the JSON
+line is full (and, with --thorough, every thorough check passes), 1
+otherwise, 2 for a usage or installation problem (bad option, a ROOT
+without mytorch/ and models/, no NumPy) or a problem of the grader itself.
 
 Only NumPy and the standard library are needed to grade; the code runs on
 Python 3.8 with NumPy 1.18.5.
@@ -39,9 +41,17 @@ import textwrap
 import time
 import traceback
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError as _no_numpy:
+    sys.stderr.write(
+        "error: NumPy is not installed for this Python (%s): %s\n"
+        "Install it with: %s -m pip install numpy\n"
+        % (sys.executable, _no_numpy, sys.executable))
+    sys.exit(2)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+# realpath: a symlink to this file still finds its helpers and the code
+HERE = os.path.dirname(os.path.realpath(__file__))
 DEFAULT_ROOT = os.path.dirname(os.path.dirname(HERE))
 ROOT_ENV = "HW2_GRADER_ROOT"
 SEED = 11785
@@ -156,6 +166,13 @@ class Crash(object):
                     "(NotImplemented is a value, not an exception), as the "
                     "handout's stubs do: write the code, or raise "
                     "NotImplementedError, which Autolab tolerates."]
+        if (isinstance(self.exc, ImportError)
+                and getattr(self.exc, "name", None) in ("mytorch", "models")):
+            return ["hint: Autolab puts only the folders mytorch/ and models/ "
+                    "on sys.path, not the folder above them, so a "
+                    "package-style import (`from mytorch.Conv2d import "
+                    "Conv2d`) fails there: import the module by its own "
+                    "name, e.g. `from Conv2d import Conv2d`."]
         return []
 
 
@@ -364,13 +381,19 @@ def load_expected(section):
 # ------------------------------------------------------------------ library
 
 def import_library(root, quiet=False):
-    """Import the course modules as Autolab does; {name: module or Crash}."""
-    for sub in ("models", "mytorch"):
+    """Import the course modules as Autolab does; {name: module or Crash}.
+
+    Autolab's runner appends mytorch/ and models/ to sys.path, whose first
+    entry is the runner's own folder: the folder holding them is not on it,
+    so `import mytorch.Conv2d` fails there and must fail here too.
+    """
+    top = os.path.realpath(root)
+    sys.path[:] = [p for p in sys.path
+                   if os.path.realpath(p or os.curdir) != top]
+    for sub in ("mytorch", "models"):
         path = os.path.join(root, sub)
         if path not in sys.path:
-            sys.path.insert(0, path)
-    if root not in sys.path:
-        sys.path.append(root)  # for package-style imports inside the code
+            sys.path.append(path)
     modules = {}
     for name in ("dropout2d", "batchnorm2d", "resnet"):
         try:
@@ -497,11 +520,45 @@ def stopped_before(run, runs, modules):
     return [r.name for r in runs if r.crash is stopper][0]
 
 
+def unreported_import_errors(runs, modules, stopper):
+    """Details of import failures no printed section has shown.
+
+    Autolab imports every module, so a module the chosen sections do not
+    need can still stop its run: say why here.
+    """
+    shown = set(id(run.crash) for run in runs)
+    lines = []
+    stopped_at = None
+    for name in ("dropout2d", "batchnorm2d", "resnet"):
+        crash = modules[name]
+        if not isinstance(crash, Crash):
+            continue
+        if id(crash) not in shown:
+            lines.append("")
+            lines.append("ERROR %s (Autolab imports every module)"
+                         % crash.step)
+            for line in crash.describe(False, stopped_at):
+                if line.startswith("  "):
+                    lines.append("      " + line)
+                else:
+                    lines.extend(_wrap(line, "      ", "        "))
+        if stopped_at is None and crash is stopper:
+            stopped_at = crash.step
+    return lines
+
+
+def _would_score(run):
+    if run.crash is not None and run.crash.at_import:
+        return "%s not graded (import failed)" % run.name
+    return "%s %d/%d" % (run.name, run.score, POINTS)
+
+
 def summary(runs, modules, scores):
     """The closing lines before the JSON line."""
     total = sum(scores.values())
-    lines = ["", "Total: %d/%d" % (total, POINTS * len(runs))]
     stopper = autolab_stopper(runs, modules)
+    lines = unreported_import_errors(runs, modules, stopper)
+    lines.extend(["", "Total: %d/%d" % (total, POINTS * len(runs))])
     if stopper is not None:
         owner = [r.name for r in runs if r.crash is stopper]
         where = owner[0] if owner else "importing the code"
@@ -512,8 +569,8 @@ def summary(runs, modules, scores):
                 % (where, type(stopper.exc).__name__, stopper.step))
         lines.extend(["", RULE, "AUTOLAB WOULD RECORD NO SCORES FOR THIS CODE."])
         lines.extend(textwrap.wrap(text, WIDTH))
-        lines.append("  " + ", ".join("%s %d/%d" % (r.name, r.score, POINTS)
-                                      for r in runs))
+        lines.extend(_wrap(", ".join(_would_score(r) for r in runs),
+                           "  ", "  "))
         lines.append(RULE)
     return lines
 
@@ -548,6 +605,7 @@ def parse_args(argv):
     parser.add_argument("--root", metavar="DIR",
                         help="folder holding mytorch/ and models/")
     args = parser.parse_args(argv)
+    args.root_given = args.root is not None
     chosen = []
     for name in args.section or SECTIONS:
         match = [s for s in SECTIONS if s.lower() == name.lower()]
@@ -557,8 +615,18 @@ def parse_args(argv):
         if match[0] not in chosen:
             chosen.append(match[0])
     args.sections = [s for s in SECTIONS if s in chosen]
-    args.root = os.path.abspath(args.root or os.environ.get(ROOT_ENV)
-                                or DEFAULT_ROOT)
+    given = args.root or os.environ.get(ROOT_ENV)
+    args.root = os.path.abspath(given or DEFAULT_ROOT)
+    origin = ("--root" if args.root_given else "$" + ROOT_ENV if given
+              else "the folder two above the grader")
+    if not os.path.isdir(args.root):
+        parser.error("%s %s: no such folder" % (origin, args.root))
+    missing = [sub + "/" for sub in ("mytorch", "models")
+               if not os.path.isdir(os.path.join(args.root, sub))]
+    if missing:
+        parser.error("%s %s has no %s folder; the code to grade is "
+                     "ROOT/mytorch and ROOT/models (give ROOT with --root)"
+                     % (origin, args.root, " and no ".join(missing)))
     return args
 
 
@@ -576,10 +644,6 @@ def main(argv=None):
              "grading %s (Python %s, NumPy %s)"
              % (args.root, sys.version.split()[0], np.__version__), ""])
     print_warnings(args.root)
-    for sub in ("mytorch", "models"):
-        if not os.path.isdir(os.path.join(args.root, sub)):
-            sys.stderr.write("warning: %s has no %s/ folder\n"
-                             % (args.root, sub))
 
     book = grader_hints.HintBook(HERE)
     try:
@@ -605,9 +669,14 @@ def main(argv=None):
     if args.thorough:
         thorough_ok = run_thorough(args, modules, say)
 
+    # everything said so far comes before the JSON line, even when both
+    # streams go to one pipe (Python 3.8 buffers a piped stderr)
+    sys.stderr.flush()
+    sys.stdout.flush()
     print(json.dumps({"scores": scores}))
     sys.stdout.flush()
-    ok = all(run.passed for run in runs) and thorough_ok
+    # the JSON scores are what Autolab records: success means full marks
+    ok = all(score == POINTS for score in scores.values()) and thorough_ok
     return 0 if ok else 1
 
 

@@ -154,6 +154,14 @@ MUTANTS = [
         "    def backward(self, dLdBZ):\n"
         "        raise NotImplemented  # BUG: the handout's stub, left in\n"),
     Mutant(
+        "conv_dLdW_accumulated",
+        "Conv2d_stride1's backward adds to dLdW instead of setting it, so a "
+        "second backward doubles it (Conv2d, which uses it, too)",
+        "mytorch/Conv2d.py",
+        "        self.dLdW = dLdW.reshape(self.W.shape)\n",
+        "        # BUG: accumulates across calls instead of setting\n"
+        "        self.dLdW = self.dLdW + dLdW.reshape(self.W.shape)\n"),
+    Mutant(
         "scipy_import_guarded",
         "activation.py tries to import scipy.special.erf at the top, falling "
         "back quietly when scipy is missing",
