@@ -165,7 +165,7 @@ def test_control_unmodified_library_scores_full_marks(tmp_path):
     assert result.stderr == "", result
     assert result.stdout.endswith(FULL_LINE), result
     assert result.sections() == {s: ("PASS", 5) for s in SECTIONS}, result
-    for word in ("FAIL", "ERROR", "hint", "note", "AUTOLAB"):
+    for word in ("FAIL", "ERROR", "hint", "note", "AUTOLAB", "BUT:"):
         assert word not in result.stdout, (word, result)
 
     quiet = run_grader(root, "--json")
@@ -310,6 +310,15 @@ def test_scipy_import_warns_with_file_and_line(name, tmp_path):
     assert warnings[0].startswith(
         "warning: mytorch/activation.py:%d: imports scipy;" % line), result
     assert "NumPy and the Python standard library" in warnings[0]
+
+
+def test_warnings_are_repeated_beside_the_total(tmp_path):
+    # a 15/15 that Autolab may not give must not read as all clear
+    result, _ = grade("scipy_import_guarded", tmp_path)
+    assert result.scores == FULL, result
+    total = result.stdout.index("Total: 15/15")
+    reminder = result.stdout.find("BUT: 1 warning on standard error")
+    assert reminder > total, result
 
 
 def test_input_scaled_in_place_passes_autolab_but_is_noted(tmp_path):

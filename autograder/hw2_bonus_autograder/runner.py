@@ -650,7 +650,7 @@ def main(argv=None):
         say(["HW2P1 bonus local grader",
              "grading %s (Python %s, NumPy %s)"
              % (args.root, sys.version.split()[0], np.__version__), ""])
-    print_warnings(args.root)
+    warned = print_warnings(args.root)
 
     book = grader_hints.HintBook(HERE)
     try:
@@ -670,6 +670,12 @@ def main(argv=None):
     lines = summary(runs, modules, scores)
     if args.json and autolab_stopper(runs, modules) is None:
         lines = []
+    elif warned and not args.json:
+        lines.extend(["", "BUT: %d warning%s on standard error (above): code "
+                      "that Autolab (NumPy only, older Python and NumPy) "
+                      "may not run as it ran here; fix %s before you "
+                      "submit." % (warned, "" if warned == 1 else "s",
+                                   "it" if warned == 1 else "them")])
     say(lines)
 
     thorough_ok = True
