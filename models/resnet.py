@@ -32,6 +32,18 @@ def _check_arguments(block, names, values):
     return checked
 
 
+def _check_block_grad(block, dLdZ, output):
+    """Check a block's incoming gradient against its last training output.
+
+    ``output`` is the stored array whose shape the gradient must have (None
+    before any training forward: an evaluation stores nothing).
+    """
+    if output is None:
+        raise ValueError("{}: backward called before forward (a training "
+                         "one: eval=True stores nothing)".format(block))
+    return _check_grad(block, dLdZ, output.shape)
+
+
 class ConvBlock(object):
     """A convolution followed by batch normalisation.
 
@@ -60,7 +72,6 @@ class ConvBlock(object):
             Conv2d(in_channels, out_channels, kernel_size, stride, padding),
             BatchNorm2d(out_channels),
         ]
-        self._output_shape = None
 
     def forward(self, A, eval=False):
         conv, norm = self.layers
@@ -71,16 +82,12 @@ class ConvBlock(object):
             # evaluate without touching what the last training forward stored
             return norm.forward(conv._pad_and_convolve(A)[1], eval=True)
 
-        Z = norm.forward(conv.forward(A))
-        self._output_shape = Z.shape
-        return Z
+        return norm.forward(conv.forward(A))
 
     def backward(self, dLdZ):
-        if self._output_shape is None:
-            raise ValueError("ConvBlock: backward called before forward (a "
-                             "training one: eval=True stores nothing)")
-        dLdZ = _check_grad("ConvBlock", dLdZ, self._output_shape)
         conv, norm = self.layers
+        # the normalised maps have the output's shape
+        dLdZ = _check_block_grad("ConvBlock", dLdZ, norm.NZ)
         return conv.backward(norm.backward(dLdZ))
 
     def __call__(self, A, eval=False):
@@ -154,7 +161,6 @@ class ResBlock(object):
         else:
             self.residual_connection = ConvBlock(in_channels, out_channels,
                                                  filter_size, stride, padding)
-        self._output_shape = None
 
     def forward(self, A, eval=False):
         first, relu, second = self.convolution_layers
@@ -171,17 +177,12 @@ class ResBlock(object):
 
         # shortcut, sum, activation
         Z += self.residual_connection.forward(A)
-        out = self.final_activation.forward(Z)
-
-        self._output_shape = out.shape
-        return out
+        return self.final_activation.forward(Z)
 
     def backward(self, dLdZ):
-        if self._output_shape is None:
-            raise ValueError("ResBlock: backward called before forward (a "
-                             "training one: eval=True stores nothing)")
-        dLdZ = _check_grad("ResBlock", dLdZ, self._output_shape)
         first, relu, second = self.convolution_layers
+        # the main branch's normalised maps have the output's shape
+        dLdZ = _check_block_grad("ResBlock", dLdZ, second.layers[1].NZ)
 
         # undo activation
         dLdZ = self.final_activation.backward(dLdZ)
@@ -196,15 +197,19 @@ class ResBlock(object):
         return dLdA
 
     def _evaluate(self, A):
-        """forward with running statistics; stores nothing anywhere."""
-        first, _, second = self.convolution_layers
+        """forward with running statistics; stores nothing anywhere.
+
+        The activations run through their pure ``_forward`` step, which
+        computes without keeping anything for backward.
+        """
+        first, relu, second = self.convolution_layers
         Z = first.forward(A, eval=True)
-        Z = second.forward(np.maximum(Z, 0.0), eval=True)
+        Z = second.forward(relu._forward(Z), eval=True)
         if self.identity_shortcut:
             Z += A
         else:
             Z += self.residual_connection.forward(A, eval=True)
-        return np.maximum(Z, 0.0)
+        return self.final_activation._forward(Z)
 
     def __call__(self, A, eval=False):
         return self.forward(A, eval)

@@ -111,16 +111,19 @@ def _output_size(size, kernel, stride):
     return (size - kernel) // stride + 1
 
 
+def _pointwise(kernel, stride):
+    """True when the columns are A itself (a 1x1 kernel, stride 1)."""
+    return kernel == 1 and stride == 1
+
+
 def _columns(A, kernel, stride, out_h, out_w):
     """The im2col matrix of A, shaped (N, C_in * K * K, H_out * W_out).
 
     Row (c, p, q) of sample n holds A[n, c, stride*i + p, stride*j + q] over
-    all output pixels (i, j). A 1x1 stride-1 kernel needs no copy at all.
+    all output pixels (i, j). The reshape copies the window view, except for
+    a pointwise kernel on a contiguous A, where it is a view of A itself.
     """
-    N, C, H, W = A.shape
-    if kernel == 1 and stride == 1:
-        return A.reshape(N, C, H * W)
-
+    N, C = A.shape[:2]
     sN, sC, sH, sW = A.strides
     windows = as_strided(A, shape=(N, C, kernel, kernel, out_h, out_w),
                          strides=(sN, sC, sH, sW, stride * sH, stride * sW),
@@ -134,7 +137,7 @@ def _blocks(A, kernel, stride, out_h, out_w):
     A 1x1 stride-1 kernel copies nothing, so the whole batch is one block.
     """
     N, C = A.shape[:2]
-    if kernel == 1 and stride == 1:
+    if _pointwise(kernel, stride):
         return [slice(0, N)]
     per_sample = C * kernel * kernel * out_h * out_w * A.itemsize
     step = max(1, COLUMN_BUDGET // per_sample)
@@ -279,7 +282,7 @@ def _input_gradient(W, dLdZ, shape, stride, crop, out_h, out_w):
     """
     N, C = shape[:2]
     K = W.shape[2]
-    if K == 1 and stride == 1 and crop == 0:
+    if _pointwise(K, stride) and crop == 0:
         return np.matmul(np.ascontiguousarray(W[:, :, 0, 0].T),
                          dLdZ).reshape(shape)
 
